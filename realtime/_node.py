@@ -1,0 +1,122 @@
+"""A node: embedded servers (if needed), storage, HTTP and WebSocket under one nursery.
+
+Start order: embedded servers → storage (pool, Redis, migrations, demo data) → listeners.
+Stop order on SIGINT/SIGTERM: stop accepting, close sockets with 1001, let in-flight HTTP
+requests finish (all within ``drain_timeout``), close storage, stop embedded servers last.
+A second signal cancels the drain at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from functools import partial
+
+import structlog
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as serve_http
+
+from http_api import AppDeps, create_app, seed_demo
+from storage import Storage, apply_migrations
+
+from ._node_storage import open_configured_storage
+from ._session import serve_connection
+from ._settings import Settings
+from ._ws_server import WebSocketServer
+
+log = structlog.get_logger("realtime.node")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddresses:
+    http_port: int
+    ws_port: int
+
+
+class Node:
+    """One Pitchey node process. ``run`` returns after a graceful shutdown."""
+
+    def __init__(self, settings: Settings, *, demo: bool = False) -> None:
+        self.settings = settings
+        self.demo = demo
+        self._shutdown = trio.Event()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self._shutdown.is_set()
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[NodeAddresses] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            async with open_configured_storage(self.settings) as storage:
+                await apply_migrations(storage)
+                if self.demo:
+                    await seed_demo(storage)
+                await self._serve(storage, task_status)
+        finally:
+            log.info("node_stopped")
+
+    async def _serve(self, storage: Storage, task_status: trio.TaskStatus[NodeAddresses]) -> None:
+        s = self.settings
+        app = create_app(AppDeps(storage, s.node_id, s.allowed_origins))
+        ws = WebSocketServer(
+            partial(serve_connection, node_id=s.node_id), host=s.host, port=s.ws_port
+        )
+        http_stopped = trio.Event()
+
+        async def run_http(*, task_status: trio.TaskStatus[list[str]]) -> None:
+            try:
+                await serve_http(
+                    app,
+                    _hypercorn_config(s),
+                    shutdown_trigger=http_stopped.wait,
+                    task_status=task_status,
+                )
+            finally:
+                log.info("http_stopped")
+
+        async with trio.open_nursery() as nursery:
+            ws_port = await nursery.start(ws.run)
+            binds = await nursery.start(run_http)
+            http_port = int(binds[0].rsplit(":", 1)[1])
+            log.info("node_ready", http_port=http_port, ws_port=ws_port, node=s.node_id)
+            task_status.started(NodeAddresses(http_port, ws_port))
+            await self._shutdown.wait()
+            log.info("node_draining", deadline_s=s.drain_timeout)
+            http_stopped.set()
+            await ws.drain(s.drain_timeout)
+
+
+def _hypercorn_config(s: Settings) -> HypercornConfig:
+    config = HypercornConfig()
+    config.bind = [f"{s.host}:{s.port}"]
+    config.graceful_timeout = s.drain_timeout
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.keep_alive_timeout = 5
+    return config
+
+
+async def run_until_signalled(node: Node) -> None:
+    """Run ``node``; the first SIGINT/SIGTERM drains it, a second one stops it at once."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch() -> None:
+                async for signum in signals:
+                    if node.shutting_down:
+                        log.warning("node_forced_stop", signal=signal.Signals(signum).name)
+                        nursery.cancel_scope.cancel()
+                        return
+                    log.info("node_signal", signal=signal.Signals(signum).name)
+                    node.request_shutdown()
+
+            nursery.start_soon(watch)
+            await node.run()
+            nursery.cancel_scope.cancel()
