@@ -18,14 +18,20 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-async def call_aio(fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run asyncio coroutine function ``fn`` on the node's asyncio loop and await it from trio.
+async def call_aio(
+    fn: Callable[P, Awaitable[T]],
+    *args: P.args,
+    loop: trio_asyncio.TrioEventLoop | None = None,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run asyncio coroutine function ``fn`` on an asyncio loop and await it from trio.
 
-    Requires an open trio-asyncio loop (``open_storage`` opens it). Cancellation on the trio
-    side cancels the asyncio task.
+    ``loop`` defaults to the innermost open trio-asyncio loop; a :class:`Storage` passes its
+    own, because asyncpg and redis-py objects stay bound to the loop that created them.
+    Cancellation on the trio side cancels the asyncio task.
     """
     try:
-        return await trio_asyncio.aio_as_trio(fn)(*args, **kwargs)
+        return await trio_asyncio.aio_as_trio(fn, loop=loop)(*args, **kwargs)
     except Exception as exc:
         mapped = map_driver_error(exc)
         if mapped is exc:

@@ -48,10 +48,26 @@ class Storage:
     crossing. Redis keys and channels of this deployment live under ``key_prefix``.
     """
 
-    def __init__(self, pool: asyncpg.Pool, redis: aioredis.Redis, *, key_prefix: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        *,
+        key_prefix: str,
+        loop: trio_asyncio.TrioEventLoop,
+    ) -> None:
         self._pool = pool
         self._redis = redis
+        self._loop = loop
         self.key_prefix = key_prefix
+
+    def with_key_prefix(self, key_prefix: str) -> Storage:
+        """The same connections, another Redis key space (deployments sharing a Redis)."""
+        return Storage(self._pool, self._redis, key_prefix=key_prefix, loop=self._loop)
+
+    async def run_aio(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run an asyncio coroutine function on this storage's loop (one bridge crossing)."""
+        return await call_aio(fn, *args, loop=self._loop, **kwargs)
 
     def key(self, *parts: str | int) -> str:
         """A Redis key (or channel) name in this deployment's key space."""
@@ -69,7 +85,7 @@ class Storage:
             async with self._pool.acquire() as conn, conn.transaction():
                 return await fn(conn, *args, **kwargs)
 
-        return await call_aio(unit)
+        return await self.run_aio(unit)
 
     async def connection(
         self,
@@ -83,7 +99,7 @@ class Storage:
             async with self._pool.acquire() as conn:
                 return await fn(conn, *args, **kwargs)
 
-        return await call_aio(unit)
+        return await self.run_aio(unit)
 
     async def redis(
         self,
@@ -92,7 +108,7 @@ class Storage:
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``fn(client, *args)`` against Redis (use a pipeline inside for several commands)."""
-        return await call_aio(fn, self._redis, *args, **kwargs)
+        return await self.run_aio(fn, self._redis, *args, **kwargs)
 
     async def check(self) -> list[DependencyStatus]:
         """Probe PostgreSQL and Redis concurrently, each within ``CHECK_TIMEOUT`` seconds."""
@@ -103,7 +119,7 @@ class Storage:
             error: str | None = "timed out"
             with trio.move_on_after(CHECK_TIMEOUT):
                 try:
-                    await call_aio(call)
+                    await self.run_aio(call)
                     error = None
                 except StorageError as exc:
                     error = str(exc)
@@ -131,8 +147,8 @@ async def open_storage(
     still starting up), then raises :class:`StorageUnavailable`.
     """
     with collapse_single_error():
-        async with trio_asyncio.open_loop():
-            pool = await _create_pool(database_url, pool_size, connect_deadline)
+        async with trio_asyncio.open_loop() as loop:
+            pool = await _create_pool(database_url, pool_size, connect_deadline, loop)
             client = aioredis.Redis.from_url(
                 redis_url,
                 socket_connect_timeout=2.0,
@@ -141,11 +157,11 @@ async def open_storage(
                 retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=2),
             )
             try:
-                yield Storage(pool, client, key_prefix=key_prefix)
+                yield Storage(pool, client, key_prefix=key_prefix, loop=loop)
             finally:
                 with trio.CancelScope(shield=True), trio.move_on_after(10):
-                    await call_aio(client.aclose)
-                    await call_aio(pool.close)
+                    await call_aio(client.aclose, loop=loop)
+                    await call_aio(pool.close, loop=loop)
 
 
 @contextmanager
@@ -174,7 +190,9 @@ def _leaves(group: BaseExceptionGroup) -> Iterator[BaseException]:
             yield exc
 
 
-async def _create_pool(url: str, size: int, deadline: float) -> asyncpg.Pool:
+async def _create_pool(
+    url: str, size: int, deadline: float, loop: trio_asyncio.TrioEventLoop
+) -> asyncpg.Pool:
     delay = 0.1
     with trio.move_on_after(deadline):
         while True:
@@ -186,6 +204,7 @@ async def _create_pool(url: str, size: int, deadline: float) -> asyncpg.Pool:
                     max_size=size,
                     command_timeout=30,
                     max_inactive_connection_lifetime=300,
+                    loop=loop,
                 )
             except StorageUnavailable as exc:
                 log.warning("postgres_not_ready", error=str(exc), retry_in=delay)
