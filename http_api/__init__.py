@@ -1,9 +1,24 @@
 """The HTTP side of a Pitchey node: a Quart-trio app served by Hypercorn."""
 
 from ._app import MAX_BODY_BYTES, create_app
-from ._context import AppDeps
+from ._context import AppDeps, RateLimits
 from ._demo import DEMO_PASSWORD, seed_demo
-from ._errors import ApiError, Conflict, NotFound, Unavailable
+from ._docs import render as render_docs
+from ._errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Locked,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from ._passwords import hash_password, verify_password
 
 __all__ = [
@@ -11,11 +26,22 @@ __all__ = [
     "MAX_BODY_BYTES",
     "ApiError",
     "AppDeps",
+    "BadRequest",
     "Conflict",
+    "Forbidden",
+    "Locked",
     "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RateLimits",
+    "Unauthorized",
     "Unavailable",
+    "Unprocessable",
+    "UnsupportedMediaType",
+    "ValidationFailed",
     "create_app",
     "hash_password",
+    "render_docs",
     "seed_demo",
     "verify_password",
 ]

@@ -1,4 +1,5 @@
-"""The Quart-trio application: envelope, error boundary, request ids and request logs."""
+"""The Quart-trio application: envelope, error boundary, request ids and request logs,
+plus the hooks every request passes: body size, rate limits, CORS and security headers."""
 
 from __future__ import annotations
 
@@ -9,15 +10,29 @@ from typing import Any
 
 import structlog
 from quart import Response, g, request
+from quart_schema import RequestSchemaValidationError
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from storage import StorageUnavailable
 
-from . import _health
+from . import (
+    _auth_routes,
+    _conversation_routes,
+    _docs,
+    _engagement_routes,
+    _health,
+    _nda_routes,
+    _notification_routes,
+    _pitch_routes,
+    _user_routes,
+)
 from ._context import AppDeps
 from ._envelope import failure
-from ._errors import ApiError
+from ._errors import ApiError, PayloadTooLarge
+from ._headers import add_headers
+from ._limits import limit_request, rate_limit_headers
+from ._openapi import IdConverter, install_openapi
 
 log = structlog.get_logger("http_api")
 
@@ -43,10 +58,25 @@ def create_app(deps: AppDeps) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["pitchey"] = deps
-    app.register_blueprint(_health.blueprint)
+    app.url_map.converters["id"] = IdConverter
+    install_openapi(app)
+    for module in (
+        _health,
+        _docs,
+        _auth_routes,
+        _user_routes,
+        _pitch_routes,
+        _engagement_routes,
+        _nda_routes,
+        _conversation_routes,
+        _notification_routes,
+    ):
+        app.register_blueprint(module.blueprint)
     app.before_request(_start_request)
+    app.before_request(limit_request)
     app.after_request(_finish_request)
     app.register_error_handler(ApiError, _api_error)
+    app.register_error_handler(RequestSchemaValidationError, _schema_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StorageUnavailable, _storage_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
@@ -57,14 +87,19 @@ async def _start_request() -> None:
     supplied = request.headers.get("X-Request-ID", "")
     g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
     g.started = time.perf_counter()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=g.request_id)
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
 
 
 async def _finish_request(response: Response) -> Response:
     request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in rate_limit_headers().items():
+        response.headers.setdefault(name, value)
+    add_headers(response)
     started = getattr(g, "started", None)
     log.info(
         "http_request",
@@ -79,8 +114,12 @@ async def _finish_request(response: Response) -> Response:
     return response
 
 
-async def _api_error(exc: ApiError) -> tuple[dict[str, Any], int]:
-    return failure(exc.code, exc.message, exc.details), exc.status
+async def _api_error(exc: ApiError) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return failure(exc.code, exc.message, exc.details), exc.status, exc.headers
+
+
+async def _schema_error(exc: RequestSchemaValidationError) -> tuple[dict[str, Any], int]:
+    return failure("validation_error", "The request is not valid."), 400
 
 
 async def _http_error(exc: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:

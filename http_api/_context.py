@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from quart import current_app
 
@@ -10,10 +12,28 @@ from storage import Storage
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Requests allowed per sliding window: (limit, window in seconds)."""
+
+    auth: tuple[int, float] = (20, 300.0)  # /api/auth/*: per IP, and per account
+    nda: tuple[int, float] = (50, 60.0)  # NDA routes: per user
+    general: tuple[int, float] = (200, 60.0)  # everything else: per user, else per IP
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class AppDeps:
     storage: Storage
     node_id: str
     allowed_origins: tuple[str, ...]
+    # Signs access tokens; every node of a deployment must share it. The default suits
+    # a single throwaway app (tests); a node passes its configured secret.
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # The WebSocket listener's port, asked at request time (it may be bound after the app
+    # is built); None: no WebSocket listener.
+    ws_port: Callable[[], int] | None = None
+    rate_limits: RateLimits = RateLimits()
+    list_cache_ttl: int = 30  # seconds the public list and browse pages are cached
 
 
 def deps() -> AppDeps:

@@ -1,0 +1,31 @@
+"""Domain events published after a transaction commits.
+
+The change is already durable when these run, so a publish failure must not turn it into
+an error response: it is logged and the request goes on (clients that missed the live
+event still find the change in PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+
+from storage import NotificationRecord, StorageError, publish_domain_event
+
+from ._context import deps
+
+log = structlog.get_logger("http_api.events")
+
+
+async def publish(kind: str, data: dict[str, Any]) -> None:
+    try:
+        await publish_domain_event(deps().storage, kind, data)
+    except StorageError as exc:
+        log.warning("domain_event_not_published", kind=kind, error=str(exc))
+
+
+async def publish_notifications(notifications: Iterable[NotificationRecord]) -> None:
+    for notification in notifications:
+        await publish("notification", notification.event_data())
