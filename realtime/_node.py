@@ -8,6 +8,7 @@ A second signal cancels the drain at once.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as serve_http
 
 from http_api import AppDeps, create_app, seed_demo
-from storage import Storage, apply_migrations
+from storage import Bus, Storage, apply_migrations
 
+from ._admission import Admitter
+from ._hub import Hub
 from ._node_storage import open_configured_storage
-from ._session import serve_connection
-from ._settings import Settings
+from ._session import serve_session
+from ._settings import Settings, ensure_jwt_secret
+from ._supervisor import Supervisor
 from ._ws_server import WebSocketServer
 
 log = structlog.get_logger("realtime.node")
@@ -42,6 +46,7 @@ class Node:
         self.settings = settings
         self.demo = demo
         self._shutdown = trio.Event()
+        self.hub: Hub | None = None
 
     @property
     def shutting_down(self) -> bool:
@@ -53,6 +58,8 @@ class Node:
     async def run(
         self, *, task_status: trio.TaskStatus[NodeAddresses] = trio.TASK_STATUS_IGNORED
     ) -> None:
+        if self.settings.jwt_secret is None:
+            self.settings = ensure_jwt_secret(self.settings)
         try:
             async with open_configured_storage(self.settings) as storage:
                 await apply_migrations(storage)
@@ -64,10 +71,27 @@ class Node:
 
     async def _serve(self, storage: Storage, task_status: trio.TaskStatus[NodeAddresses]) -> None:
         s = self.settings
-        app = create_app(AppDeps(storage, s.node_id, s.allowed_origins))
-        ws = WebSocketServer(
-            partial(serve_connection, node_id=s.node_id), host=s.host, port=s.ws_port
+        assert s.jwt_secret is not None
+        app = create_app(
+            AppDeps(
+                storage,
+                s.node_id,
+                s.allowed_origins,
+                jwt_secret=s.jwt_secret,
+                ws_port=lambda: ws.port,  # ``ws`` is bound below, before the app serves
+            )
         )
+        bus = Bus(storage)
+        rooms = Supervisor("rooms", max_restarts=10, within=10.0)
+        hub = Hub(storage, bus, rooms, s.node_id)
+        admitter = Admitter(storage, jwt_secret=s.jwt_secret, allowed_origins=s.allowed_origins)
+        ws = WebSocketServer(
+            admitter,
+            partial(serve_session, hub=hub, admitter=admitter),
+            host=s.host,
+            port=s.ws_port,
+        )
+        self.hub = hub
         http_stopped = trio.Event()
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]]) -> None:
@@ -82,15 +106,23 @@ class Node:
                 log.info("http_stopped")
 
         async with trio.open_nursery() as nursery:
+            await nursery.start(bus.run)
+            await nursery.start(rooms.run)
             ws_port = await nursery.start(ws.run)
             binds = await nursery.start(run_http)
             http_port = int(binds[0].rsplit(":", 1)[1])
+            gc.collect()
+            gc.freeze()  # start-up objects never become garbage: keep them out of GC passes
             log.info("node_ready", http_port=http_port, ws_port=ws_port, node=s.node_id)
             task_status.started(NodeAddresses(http_port, ws_port))
             await self._shutdown.wait()
             log.info("node_draining", deadline_s=s.drain_timeout)
             http_stopped.set()
+            for group in list(hub.sessions.values()):
+                for session in list(group):
+                    session.goaway()
             await ws.drain(s.drain_timeout)
+            nursery.cancel_scope.cancel()
 
 
 def _hypercorn_config(s: Settings) -> HypercornConfig:

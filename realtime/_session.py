@@ -1,53 +1,338 @@
-"""What a node says on an accepted socket.
+"""The session actor: one per WebSocket connection, and its error boundary.
 
-For now a connection answers ``ping`` with ``pong`` and every other valid message with an
-``unavailable`` error; the session actor (rooms, chat, presence) replaces this. Bad frames
-get their ``error`` reply and the socket stays open unless the violation is fatal.
+It validates every incoming message (a bad one gets ``error`` echoing its id; the socket
+stays open unless the framing itself is violated), routes room traffic to room actors,
+writes chat and pitch edits through storage and acknowledges them once durable, and keeps
+the connection honest: rate limit, heartbeat, token expiry.
 """
 
 from __future__ import annotations
 
+import random
+import time
+import uuid
+from typing import Any
+
 import structlog
-from trio_websocket import ConnectionClosed, WebSocketConnection
+import trio
 
 from protocol import (
+    AUTH_EXPIRY_WARNING_MS,
+    GOAWAY_RETRY_MAX_MS,
+    GOAWAY_RETRY_MIN_MS,
+    HEARTBEAT_INTERVAL_MS,
+    HEARTBEAT_TIMEOUT_MS,
+    MAX_CONNECTIONS_PER_USER,
+    MAX_ROOMS_PER_CONNECTION,
+    Ack,
+    Auth,
+    AuthExpiring,
+    ClientChat,
+    ClientPresence,
+    ClientTyping,
+    CloseCode,
     Codec,
+    Conflict,
     ErrorCode,
     ErrorMessage,
+    GoAway,
+    Join,
+    Leave,
     Ping,
+    PitchUpdate,
     Pong,
     ProtocolError,
+    Welcome,
     decode_client,
     encode,
+    parse_room,
 )
+from storage import (
+    EditOutcome,
+    StorageError,
+    Verdict,
+    append_chat,
+    check_room_access,
+    edit_pitch,
+)
+
+from . import _room
+from ._actor import ActorStopped, MailboxFull
+from ._admission import Admitter, Identity
+from ._hub import Hub
+from ._rate_limit import RateLimiter
+from ._ws_transport import ConnectionClosed, MessageTooBig, WsConnection
 
 log = structlog.get_logger("realtime.session")
 
+JOIN_TIMEOUT = 5.0
 
-async def serve_connection(ws: WebSocketConnection, codec: Codec, *, node_id: str) -> None:
-    """Serve one socket until the peer or the drain closes it."""
-    log.debug("ws_connected", remote=str(ws.remote), subprotocol=codec.name, node=node_id)
-    try:
+
+class Session:
+    """One connection's state. Rooms and the hub call its synchronous methods."""
+
+    def __init__(self, conn: WsConnection, identity: Identity, hub: Hub, admitter: Admitter):
+        self.conn = conn
+        self.hub = hub
+        self.admitter = admitter
+        self.codec: Codec = identity.codec
+        self.user: dict[str, Any] = identity.user
+        self.user_id = identity.user_id
+        self.connection_id = uuid.uuid4().hex
+        self.presence = "online"
+        self.rooms: set[str] = set()
+        self._auth_changed = trio.Event()
+        self._set_expiry(identity.expires_at)
+        self.limiter = RateLimiter()
+
+    @property
+    def closed(self) -> bool:
+        return self.conn.close_code is not None
+
+    def send(self, data: bytes | str, *, durable: bool = True) -> None:
+        self.conn.send_message(data, durable=durable)
+
+    def reply(self, message: Any) -> None:
+        self.send(encode(message, self.codec))
+
+    def error(self, code: ErrorCode, message: str, id: Any = None) -> None:
+        self.reply(ErrorMessage(id=id, code=code, message=message))
+
+    def forget_room(self, room: str) -> None:
+        self.rooms.discard(room)
+
+    def goaway(self, reason: str = "draining") -> None:
+        retry = random.randint(GOAWAY_RETRY_MIN_MS, GOAWAY_RETRY_MAX_MS)
+        self.reply(GoAway(reason=reason, retry_after_ms=retry))
+
+    # -- life -------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        if self.hub.add_session(self) > MAX_CONNECTIONS_PER_USER:
+            self.error(ErrorCode.TOO_MANY_CONNECTIONS, "too many connections for this user")
+            self.conn.close(CloseCode.TOO_MANY_CONNECTIONS, "too many connections")
+            self.hub.remove_session(self)
+            return
+        structlog.contextvars.bind_contextvars(connection=self.connection_id, user=self.user_id)
+        log.info("session_started", remote=self.conn.remote)
+        self.reply(
+            Welcome(
+                connection_id=self.connection_id,
+                user=self.user,
+                node=self.hub.node_id,
+                server_time=int(time.time() * 1000),
+                heartbeat_ms=HEARTBEAT_INTERVAL_MS,
+            )
+        )
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._heartbeat)
+                nursery.start_soon(self._watch_expiry)
+                await self._read_loop()
+                nursery.cancel_scope.cancel()
+        finally:
+            for room in list(self.rooms):
+                self._tell_room(room, _room.Leave(self))
+            self.rooms.clear()
+            self.hub.remove_session(self)
+            log.info("session_ended", code=self.conn.close_code)
+
+    async def _read_loop(self) -> None:
         while True:
-            frame = await ws.get_message()
             try:
-                message = decode_client(frame, codec)
+                data = await self.conn.receive()
+            except (ConnectionClosed, MessageTooBig):
+                return
+            self.hub.metrics.messages_in += 1
+            verdict = self.limiter.check(trio.current_time())
+            if verdict is RateLimiter.CLOSE:
+                self.error(ErrorCode.RATE_LIMITED, "too many messages")
+                self.conn.close(CloseCode.RATE_LIMITED, "rate limit")
+                return
+            if verdict is RateLimiter.REJECT:
+                self.error(ErrorCode.RATE_LIMITED, "slow down: at most 20 messages a second")
+                continue
+            try:
+                message = decode_client(data, self.codec)
             except ProtocolError as exc:
-                await ws.send_message(encode(exc.to_message(), codec))
+                self.reply(exc.to_message())
                 if exc.close_code is not None:
-                    await ws.aclose(exc.close_code, exc.message[:120])
+                    self.conn.close(exc.close_code, exc.message[:120])
                     return
                 continue
-            if isinstance(message, Ping):
-                reply = Pong(id=message.id)
+            try:
+                await self._dispatch(message)
+            except StorageError as exc:
+                log.warning("session_storage_error", type=message.TYPE, error=str(exc))
+                self.error(ErrorCode.UNAVAILABLE, "storage unavailable; retry", message.id)
+            except Exception:
+                log.exception("session_message_failed", type=message.TYPE)
+                self.error(ErrorCode.INTERNAL, "internal error", getattr(message, "id", None))
+
+    async def _dispatch(self, message: Any) -> None:
+        if isinstance(message, Ping):
+            self.reply(Pong(id=message.id))
+        elif isinstance(message, ClientChat):
+            await self._chat(message)
+        elif isinstance(message, ClientTyping):
+            if self._require_joined(message.room, message.id):
+                self._tell_room(message.room, _room.Typing(self, message.typing))
+        elif isinstance(message, Join):
+            await self._join(message)
+        elif isinstance(message, Leave):
+            self._leave(message)
+        elif isinstance(message, ClientPresence):
+            self.presence = message.status
+            for room in self.rooms:
+                self._tell_room(room, _room.PresenceChanged(self))
+        elif isinstance(message, PitchUpdate):
+            await self._pitch_update(message)
+        elif isinstance(message, Auth):
+            await self._auth(message)
+
+    # -- rooms ------------------------------------------------------------------------------
+
+    async def _join(self, message: Join) -> None:
+        room = message.room
+        if room not in self.rooms and len(self.rooms) >= MAX_ROOMS_PER_CONNECTION:
+            self.error(ErrorCode.TOO_MANY_ROOMS, "at most 50 rooms per connection", message.id)
+            return
+        kind, entity_id = parse_room(room)
+        access = await check_room_access(self.hub.storage, kind.value, entity_id, self.user_id)
+        if access.verdict is not Verdict.ALLOWED:
+            code = (
+                ErrorCode.NOT_FOUND if access.verdict is Verdict.NOT_FOUND else ErrorCode.FORBIDDEN
+            )
+            self.error(code, f"you may not join {room}", message.id)
+            return
+        for _attempt in range(2):
+            actor = await self.hub.room(room)
+            try:
+                with trio.fail_after(JOIN_TIMEOUT):
+                    joined = await actor.mailbox.ref.ask(
+                        lambda reply: _room.Join(self, message.since, access.pitch, reply)
+                    )
+            except ActorStopped:
+                continue  # the room stopped between lookup and join: start it again
+            except trio.TooSlowError:
+                self.error(ErrorCode.UNAVAILABLE, "room busy; retry", message.id)
+                return
+            if joined:
+                self.rooms.add(room)
             else:
-                reply = ErrorMessage(
-                    id=getattr(message, "id", None),
-                    code=ErrorCode.UNAVAILABLE,
-                    message=f"{type(message).TYPE} is not served by this node yet",
+                self.rooms.discard(room)
+            return
+        self.error(ErrorCode.UNAVAILABLE, "room restarting; retry", message.id)
+
+    def _leave(self, message: Leave) -> None:
+        if message.room in self.rooms:
+            self.rooms.discard(message.room)
+            self._tell_room(message.room, _room.Leave(self))
+        self.reply(Ack(id=message.id))
+
+    def _tell_room(self, room: str, message: Any) -> None:
+        actor = self.hub.rooms.get(room)
+        if actor is None:
+            return
+        try:
+            actor.mailbox.ref.tell(message)
+        except (MailboxFull, ActorStopped):
+            log.warning("room_unreachable", room=room, message=type(message).__name__)
+
+    def _require_joined(self, room: str, id: Any) -> bool:
+        if room in self.rooms:
+            return True
+        self.error(ErrorCode.NOT_JOINED, f"join {room} first", id)
+        return False
+
+    async def _chat(self, message: ClientChat) -> None:
+        if not self._require_joined(message.room, message.id):
+            return
+        result = await append_chat(
+            self.hub.storage,
+            message.room,
+            sender_id=self.user_id,
+            body=message.body,
+            client_id=message.client_id,
+        )
+        self.reply(Ack(id=message.id, seq=result.seq, client_id=message.client_id))
+
+    async def _pitch_update(self, message: PitchUpdate) -> None:
+        if not self._require_joined(message.room, message.id):
+            return
+        _, pitch_id = parse_room(message.room)
+        edit = await edit_pitch(
+            self.hub.storage, pitch_id, self.user_id, message.version, dict(message.fields)
+        )
+        if edit.outcome is EditOutcome.FORBIDDEN:
+            self.error(ErrorCode.FORBIDDEN, "only the owner and collaborators edit", message.id)
+        elif edit.outcome is EditOutcome.NOT_FOUND:
+            self.error(ErrorCode.NOT_FOUND, "no such pitch", message.id)
+        elif edit.outcome is EditOutcome.INVALID:
+            self.error(ErrorCode.INVALID_MESSAGE, edit.message or "invalid value", message.id)
+        else:
+            if edit.outcome is EditOutcome.APPLIED:
+                self.reply(Ack(id=message.id, seq=edit.seq))
+            if edit.conflicts:
+                self.reply(
+                    Conflict(
+                        id=message.id,
+                        room=message.room,
+                        version=edit.version,
+                        fields=edit.conflicts,
+                    )
                 )
-            await ws.send_message(encode(reply, codec))
-    except ConnectionClosed:
-        pass
-    finally:
-        log.debug("ws_disconnected", remote=str(ws.remote))
+
+    # -- connection health ------------------------------------------------------------------
+
+    async def _auth(self, message: Auth) -> None:
+        user_id, expires_at = await self.admitter.verify(message.token)
+        if user_id is None:
+            self.error(ErrorCode.UNAUTHORIZED, "token invalid or expired", message.id)
+        elif user_id != self.user_id:
+            self.error(ErrorCode.FORBIDDEN, "token is for another user", message.id)
+            self.conn.close(CloseCode.FORBIDDEN, "user changed")
+        else:
+            self._set_expiry(expires_at)
+            self.reply(Ack(id=message.id))
+
+    def _set_expiry(self, expires_at: float) -> None:
+        """Map the token's wall-clock expiry onto trio's clock (MockClock in tests)."""
+        self.expires_at = expires_at
+        self._expiry_deadline = trio.current_time() + (expires_at - time.time())
+        self._auth_changed.set()
+
+    async def _watch_expiry(self) -> None:
+        """``auth_expiring`` a minute before the token runs out; close 4401 when it does."""
+        warn_before = AUTH_EXPIRY_WARNING_MS / 1000
+        while True:
+            self._auth_changed = trio.Event()
+            deadline = self._expiry_deadline
+            with trio.move_on_at(deadline - warn_before):
+                await self._auth_changed.wait()
+                continue
+            self.reply(AuthExpiring(expires_at=int(self.expires_at * 1000)))
+            with trio.move_on_at(deadline):
+                await self._auth_changed.wait()
+                continue
+            self.conn.close(CloseCode.UNAUTHORIZED, "token expired")
+            return
+
+    async def _heartbeat(self) -> None:
+        """Ping every interval; no pong within the timeout closes the connection."""
+        while True:
+            await trio.sleep(HEARTBEAT_INTERVAL_MS / 1000)
+            sent = trio.current_time()
+            self.conn.ping()
+            await trio.sleep(HEARTBEAT_TIMEOUT_MS / 1000)
+            if self.conn.last_pong < sent:
+                log.info("session_heartbeat_timeout")
+                self.conn.close(CloseCode.GOING_AWAY, "heartbeat timeout")
+                return
+
+
+async def serve_session(conn: WsConnection, *, hub: Hub, admitter: Admitter) -> None:
+    """The WebSocket server's handler: one session per accepted connection."""
+    identity = conn.context
+    assert isinstance(identity, Identity)
+    await Session(conn, identity, hub, admitter).run()

@@ -1,35 +1,38 @@
 """The WebSocket listener: accepts sockets at ``/ws`` and drains them on shutdown.
 
-Subprotocols are negotiated from ``protocol.SUBPROTOCOLS`` (msgpack preferred); a client
-that proposes none gets msgpack. The per-connection behaviour lives in the handler passed
-in; the listener owns accepting, the set of live connections and the drain.
+Admission (path, subprotocol, credentials, Origin) is decided before the upgrade by the
+``admit`` callable, so a refused client gets a plain HTTP status and never a socket. The
+per-connection behaviour lives in ``handler``; the listener owns accepting, the set of
+live connections, each connection's writer task and the drain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit
 
 import structlog
 import trio
-from trio_websocket import WebSocketConnection, WebSocketRequest, serve_websocket
 
-from protocol import MAX_FRAME_BYTES, SUBPROTOCOLS, CloseCode, Codec, codec_for_subprotocol
+from protocol import MAX_FRAME_BYTES, CloseCode
+
+from ._ws_transport import Decide, WsConnection, accept_websocket
 
 log = structlog.get_logger("realtime.ws")
 
 WS_PATH = "/ws"
-ConnectionHandler = Callable[[WebSocketConnection, Codec], Awaitable[None]]
+ConnectionHandler = Callable[[WsConnection], Awaitable[None]]
 
 
 class WebSocketServer:
-    """Serve ``handler`` for every WebSocket opened at ``/ws`` on ``host:port``."""
+    """Serve ``handler`` for every WebSocket that ``admit`` accepts on ``host:port``."""
 
-    def __init__(self, handler: ConnectionHandler, *, host: str, port: int) -> None:
+    def __init__(self, admit: Decide, handler: ConnectionHandler, *, host: str, port: int) -> None:
+        self._admit = admit
         self._handler = handler
         self.host = host
         self.port = port
-        self._connections: set[WebSocketConnection] = set()
+        self._connections: set[WsConnection] = set()
+        self._all_gone = trio.Event()
         self._accepting = trio.CancelScope()
         self._nursery: trio.Nursery | None = None
 
@@ -39,63 +42,44 @@ class WebSocketServer:
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Accept connections until :meth:`drain`; reports the bound port when listening."""
+        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        self.port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            server = await nursery.start(self._accept, nursery)
-            self.port = server.port
             log.info("ws_listening", host=self.host, port=self.port, path=WS_PATH)
             task_status.started(self.port)
-
-    async def _accept(
-        self,
-        handler_nursery: trio.Nursery,
-        *,
-        task_status: trio.TaskStatus = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        with self._accepting:
-            await serve_websocket(
-                self._handle,
-                self.host,
-                self.port,
-                ssl_context=None,
-                handler_nursery=handler_nursery,
-                max_message_size=MAX_FRAME_BYTES,
-                task_status=task_status,
-            )
+            with self._accepting:
+                await trio.serve_listeners(self._serve_stream, listeners, handler_nursery=nursery)
 
     async def drain(self, deadline: float) -> None:
         """Stop accepting, close every connection with 1001, wait at most ``deadline`` s."""
         self._accepting.cancel()
-        connections = list(self._connections)
-        log.info("ws_draining", connections=len(connections))
-        with trio.move_on_after(deadline):
-            async with trio.open_nursery() as nursery:
-                for ws in connections:
-                    nursery.start_soon(ws.aclose, CloseCode.GOING_AWAY, "server shutting down")
+        log.info("ws_draining", connections=len(self._connections))
+        for conn in list(self._connections):
+            conn.close(CloseCode.GOING_AWAY, "server shutting down")
+        if self._connections:
+            self._all_gone = trio.Event()
+            with trio.move_on_after(deadline):
+                await self._all_gone.wait()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 
-    async def _handle(self, request: WebSocketRequest) -> None:
-        if urlsplit(request.path).path != WS_PATH:
-            await request.reject(404, body=b"no WebSocket here; connect to /ws")
+    async def _serve_stream(self, stream: trio.SocketStream) -> None:
+        conn = await accept_websocket(stream, self._admit, max_message=MAX_FRAME_BYTES)
+        if conn is None:
+            await stream.aclose()
             return
-        codec = _choose_codec(request.proposed_subprotocols)
-        if codec is None:
-            await request.reject(400, body=b"unsupported subprotocol")
-            return
-        subprotocol = codec.name if request.proposed_subprotocols else None
-        ws = await request.accept(subprotocol=subprotocol)
-        self._connections.add(ws)
+        self._connections.add(conn)
         try:
-            await self._handler(ws, codec)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(conn.run_writer)
+                try:
+                    await self._handler(conn)
+                finally:
+                    conn.close(CloseCode.NORMAL)
+                    await conn.aclose()
+                    nursery.cancel_scope.cancel()
         finally:
-            self._connections.discard(ws)
-
-
-def _choose_codec(proposed: tuple[str, ...]) -> Codec | None:
-    if not proposed:
-        return codec_for_subprotocol(SUBPROTOCOLS[0])
-    for name in SUBPROTOCOLS:
-        if name in proposed:
-            return codec_for_subprotocol(name)
-    return None
+            self._connections.discard(conn)
+            if not self._connections:
+                self._all_gone.set()

@@ -59,7 +59,25 @@ class Storage:
         self._pool = pool
         self._redis = redis
         self._loop = loop
+        self._scripts: dict[str, Any] = {}
         self.key_prefix = key_prefix
+
+    @property
+    def aio_pool(self) -> asyncpg.Pool:
+        """The asyncpg pool, for asyncio-side code inside ``storage/`` only."""
+        return self._pool
+
+    @property
+    def aio_redis(self) -> aioredis.Redis:
+        """The redis-py client, for asyncio-side code inside ``storage/`` only."""
+        return self._redis
+
+    def script(self, source: str) -> Any:
+        """A registered Lua script (EVALSHA with a fallback to EVAL), made once per source."""
+        found = self._scripts.get(source)
+        if found is None:
+            found = self._scripts[source] = self._redis.register_script(source)
+        return found
 
     def with_key_prefix(self, key_prefix: str) -> Storage:
         """The same connections, another Redis key space (deployments sharing a Redis)."""

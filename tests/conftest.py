@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import trio
+import trio.testing
 
 from realtime import Node
 from storage import (
@@ -70,9 +71,22 @@ async def storage(servers: Servers) -> AsyncIterator[Storage]:
 
 
 @pytest.fixture
-async def node(servers: Servers, nursery: trio.Nursery) -> AsyncIterator[RunningNode]:
-    """A node running in this test's trio run, on this run's servers."""
+async def node(servers: Servers) -> AsyncIterator[RunningNode]:
+    """A node running in this test's trio run, on this run's servers; at teardown it
+    drains and stops completely before the test's other resources go away."""
     running = Node(node_settings(servers, DRAIN_TIMEOUT="5"))
-    addresses = await nursery.start(running.run)
-    yield RunningNode(running, addresses)
-    running.request_shutdown()
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(running.run)
+        yield RunningNode(running, addresses)
+        running.request_shutdown()
+
+
+@pytest.fixture
+def autojump() -> trio.testing.MockClock:
+    """Virtual time for tests that also do real socket I/O (a node, PostgreSQL, Redis).
+
+    ``autojump_clock`` jumps the moment every task is blocked, which includes tasks waiting
+    on a socket; this clock jumps only after 50 ms of real quiet, so I/O completes first and
+    timers (typing expiry, idle rooms, heartbeats, token expiry) then fire at once.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.05)

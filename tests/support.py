@@ -20,6 +20,9 @@ class Servers:
     data_dir: Path
 
 
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -32,7 +35,7 @@ def node_env(servers: Servers, **overrides: str) -> dict[str, str]:
         "DATABASE_URL": servers.database_url,
         "REDIS_URL": servers.redis_url,
         "REDIS_KEY_PREFIX": servers.key_prefix,
-        "JWT_SECRET": "test-secret-" + "x" * 40,
+        "JWT_SECRET": JWT_SECRET,
         "PORT": "0",
         "WS_PORT": "0",
         "LOG_FORMAT": "json",
@@ -58,3 +61,45 @@ class RunningNode:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.addresses.ws_port}/ws"
+
+
+@dataclass
+class TestUser:
+    id: int
+    token: str
+    user_type: str
+
+
+async def make_user(storage, user_type: str = "investor") -> TestUser:
+    """A fresh user straight in PostgreSQL, with an access token the test node accepts."""
+    import secrets
+
+    from storage import issue_access_token
+
+    name = f"{user_type}-{secrets.token_hex(5)}"
+    user_id = await storage.transaction(
+        lambda conn: conn.fetchval(
+            "INSERT INTO users (email, username, password_hash, user_type, first_name) "
+            "VALUES ($1, $2, 'x', $3, $2) RETURNING id",
+            f"{name}@example.com",
+            name,
+            user_type,
+        )
+    )
+    token, _ = issue_access_token(JWT_SECRET, user_id=user_id, user_type=user_type, token_version=0)
+    return TestUser(user_id, token, user_type)
+
+
+async def make_pitch(
+    storage, owner: TestUser, *, status: str = "published", require_nda: bool = False
+) -> int:
+    return await storage.transaction(
+        lambda conn: conn.fetchval(
+            "INSERT INTO pitches (owner_id, title, logline, status, require_nda, "
+            "protected_content) VALUES ($1, 'A pitch', 'Logline', $2, $3, "
+            '\'{"budgetBreakdown": "secret numbers"}\') RETURNING id',
+            owner.id,
+            status,
+            require_nda,
+        )
+    )

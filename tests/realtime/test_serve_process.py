@@ -14,9 +14,10 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from storage import EmbeddedPostgres, open_storage
+from protocol import MSGPACK, GoAway, Welcome, decode_server
+from storage import EmbeddedPostgres, issue_access_token, open_storage
 
-from support import free_port
+from support import free_port, make_user
 
 DEMO_EMAILS = [
     "alex.creator@demo.com",
@@ -115,16 +116,37 @@ async def test_serve_with_demo_then_restart_keeps_data_and_leaves_no_orphans(
     assert len(secret) >= 32
 
 
-async def test_sigterm_closes_open_sockets_with_going_away(data_dir: Path) -> None:
+async def _token_for_new_user(data_dir: Path) -> str:
+    """A user in the node's embedded database and a token signed with its own secret."""
+    pg = EmbeddedPostgres(data_dir)
+    assert pg.running() is not None
+    redis_url = f"redis://127.0.0.1:{(data_dir / 'redis' / 'port').read_text()}/0"
+    async with open_storage(pg.url, redis_url, pool_size=1) as storage:
+        user = await make_user(storage)
+    token, _ = issue_access_token(
+        (data_dir / "jwt_secret").read_text().strip(),
+        user_id=user.id,
+        user_type="investor",
+        token_version=0,
+    )
+    return token
+
+
+async def test_sigterm_says_goaway_and_closes_sockets_with_going_away(data_dir: Path) -> None:
     env = _serve_env(data_dir)
     with trio.fail_after(120):
         proc = await _start(env)
         try:
             await _wait_ready(env, proc)
-            async with open_websocket_url(f"ws://127.0.0.1:{env['WS_PORT']}/ws") as ws:
+            token = await _token_for_new_user(data_dir)
+            url = f"ws://127.0.0.1:{env['WS_PORT']}/ws?token={token}"
+            async with open_websocket_url(url) as ws:
+                assert isinstance(decode_server(await ws.get_message(), MSGPACK), Welcome)
                 proc.send_signal(signal.SIGTERM)
+                goaway = decode_server(await ws.get_message(), MSGPACK)
                 with pytest.raises(ConnectionClosed) as caught:
                     await ws.get_message()
+            assert isinstance(goaway, GoAway)
             assert caught.value.reason.code == 1001
             assert await proc.wait() == 0
         finally:
