@@ -23,6 +23,7 @@ from http_api import AppDeps, create_app, seed_demo
 from storage import Bus, Storage, apply_migrations
 
 from ._admission import Admitter
+from ._domain_relay import relay_domain_events
 from ._hub import Hub
 from ._node_storage import open_configured_storage
 from ._session import serve_session
@@ -108,6 +109,7 @@ class Node:
         async with trio.open_nursery() as nursery:
             await nursery.start(bus.run)
             await nursery.start(rooms.run)
+            await nursery.start(relay_domain_events, storage, hub)
             ws_port = await nursery.start(ws.run)
             binds = await nursery.start(run_http)
             http_port = int(binds[0].rsplit(":", 1)[1])

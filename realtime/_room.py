@@ -20,7 +20,7 @@ import msgpack
 import structlog
 import trio
 
-from protocol import HISTORY_ON_JOIN, TYPING_TTL_MS, Codec, Joined, Resync, encode
+from protocol import HISTORY_ON_JOIN, TYPING_TTL_MS, Codec, Joined, Kicked, Resync, encode
 from storage import StorageError, append_event, read_history
 
 from ._actor import ActorStopped, Mailbox, MailboxFull, Reply
@@ -70,6 +70,12 @@ class PresenceChanged:
 @dataclass(slots=True)
 class Resubscribed:
     pass
+
+
+@dataclass(slots=True)
+class Kick:
+    user_id: int
+    reason: str
 
 
 class Room:
@@ -165,6 +171,8 @@ class Room:
             self._on_presence(message.session)
         elif isinstance(message, Resubscribed):
             await self._catch_up()
+        elif isinstance(message, Kick):
+            self._on_kick(message.user_id, message.reason)
 
     # -- durable events ---------------------------------------------------------------------
 
@@ -253,6 +261,13 @@ class Room:
             if self.typing.pop(user_id, None) is not None:
                 self._typing_event(user_id, False, exclude=None)
             self._announce({"type": "member_left", "room": self.name, "userId": user_id})
+
+    def _on_kick(self, user_id: int, reason: str) -> None:
+        """Remove every local connection of ``user_id``, telling each why."""
+        for session in [s for s in self.members if s.user_id == user_id]:
+            session.send(encode(Kicked(room=self.name, reason=reason), session.codec))
+            session.forget_room(self.name)
+            self._on_leave(session)
 
     def _member_list(self) -> list[dict[str, Any]]:
         seen: dict[int, dict[str, Any]] = {}
