@@ -83,7 +83,7 @@ class Node:
             )
         )
         bus = Bus(storage)
-        rooms = Supervisor("rooms", max_restarts=10, within=10.0)
+        rooms = Supervisor("rooms", max_restarts=50, within=10.0)
         hub = Hub(storage, bus, rooms, s.node_id)
         admitter = Admitter(storage, jwt_secret=s.jwt_secret, allowed_origins=s.allowed_origins)
         ws = WebSocketServer(

@@ -346,14 +346,21 @@ class Room:
     def _broadcast(
         self, event: dict[str, Any], *, durable: bool, exclude_user: int | None = None
     ) -> int:
-        """Encode once per codec in use, write the same frame to every member."""
+        """Encode once per codec in use, write the same frame to every member. Members
+        whose connection has closed (their leave lost to a full mailbox) are dropped."""
         frames: dict[Codec, bytes] = {}
         sent = 0
+        gone: list[Session] = []
         for session in self.members:
             if session.user_id == exclude_user:
                 continue
             data = frames.get(session.codec)
             if data is None:
                 data = frames[session.codec] = frame(session.codec.dumps(event))
-            sent += session.conn.send_frame(data, durable=durable)
+            if session.conn.send_frame(data, durable=durable):
+                sent += 1
+            elif session.closed:
+                gone.append(session)
+        for session in gone:
+            self._on_leave(session)
         return sent
