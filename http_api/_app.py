@@ -10,7 +10,6 @@ from typing import Any
 
 import structlog
 from quart import Response, g, request
-from quart_schema import RequestSchemaValidationError
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -76,7 +75,6 @@ def create_app(deps: AppDeps) -> QuartTrio:
     app.before_request(limit_request)
     app.after_request(_finish_request)
     app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(RequestSchemaValidationError, _schema_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StorageUnavailable, _storage_unavailable)
     app.register_error_handler(Exception, _unexpected_error)
@@ -116,10 +114,6 @@ async def _finish_request(response: Response) -> Response:
 
 async def _api_error(exc: ApiError) -> tuple[dict[str, Any], int, dict[str, str]]:
     return failure(exc.code, exc.message, exc.details), exc.status, exc.headers
-
-
-async def _schema_error(exc: RequestSchemaValidationError) -> tuple[dict[str, Any], int]:
-    return failure("validation_error", "The request is not valid."), 400
 
 
 async def _http_error(exc: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:

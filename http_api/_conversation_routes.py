@@ -1,9 +1,9 @@
 """One-to-one conversations and their messages (participants only; 404 for anyone else).
 
 Messages go through ``storage.append_conversation_message``, the same function the
-realtime chat uses, so HTTP and WebSocket senders share one per-room sequence. A new
-message is published as ``chat_posted`` after commit, with a ``notification`` for the
-other participant.
+realtime chat uses: a message posted here gets the room's next sequence number and reaches
+the members of ``conversation:<id>`` on every node live, and the other participant gets a
+``new_message`` notification.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from storage import (
     ConversationRecord,
     MessageRecord,
     append_conversation_message,
-    conversation_room,
     get_pitch,
     list_conversations,
     list_messages,
@@ -30,7 +29,7 @@ from storage import (
 from ._auth import current_user
 from ._context import deps
 from ._errors import NotFound, Unprocessable
-from ._events import publish, publish_notifications
+from ._events import publish_notifications
 from ._schema import Ok, Paged, PageQuery, Schema, body, page_meta, query, responds
 
 blueprint = Blueprint("conversations", __name__, url_prefix="/api/conversations")
@@ -217,13 +216,6 @@ async def send(conversation_id: int, data: SendBody) -> tuple[Ok[MessageOut], in
     if appended is None:
         raise NotFound("No such conversation.")
     if appended.created:
-        await publish(
-            "chat_posted",
-            {
-                "room": conversation_room(conversation_id),
-                "message": appended.message.event_message(),
-            },
-        )
         await publish_notifications(appended.notifications)
     out = MessageOut.of(appended.message, conversation_id)
     return Ok(data=out), 201 if appended.created else 200

@@ -9,7 +9,7 @@
     ├── Conflict             409    conflict (also version_conflict, invalid_state…)
     ├── PayloadTooLarge      413    payload_too_large
     ├── UnsupportedMediaType 415    unsupported_media_type
-    ├── Unprocessable        422    unprocessable (also nda_not_required…)
+    ├── Unprocessable        422    unprocessable_entity (also nda_not_required…)
     ├── Locked               423    account_locked, with Retry-After
     ├── RateLimited          429    rate_limited, with Retry-After
     └── Unavailable          503    unavailable (a dependency is down)
@@ -93,7 +93,7 @@ class UnsupportedMediaType(ApiError):
 
 class Unprocessable(ApiError):
     status = 422
-    code = "unprocessable"
+    code = "unprocessable_entity"
 
 
 class _RetryLater(ApiError):

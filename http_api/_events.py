@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from storage import NotificationRecord, StorageError, publish_domain_event
+from storage import NotificationRecord, StorageError, append_event, publish_domain_event
 
 from ._context import deps
 
@@ -29,3 +29,11 @@ async def publish(kind: str, data: dict[str, Any]) -> None:
 async def publish_notifications(notifications: Iterable[NotificationRecord]) -> None:
     for notification in notifications:
         await publish("notification", notification.event_data())
+
+
+async def append_room_event(room: str, event: dict[str, Any]) -> None:
+    """Append a durable event to a room's log: every node's members of ``room`` get it."""
+    try:
+        await append_event(deps().storage, room, event)
+    except StorageError as exc:
+        log.warning("room_event_not_published", room=room, type=event["type"], error=str(exc))

@@ -6,6 +6,8 @@
 
 Allowed requests carry ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (seconds);
 refused ones are 429 with ``Retry-After``. Health and readiness probes are never limited.
+While Redis cannot be reached the limits fail open (logged): an outage of the limiter
+should not become an outage of the API.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import math
 import re
 
+import structlog
 from quart import g, request
 
-from storage import RateDecision, RateRule, hit_rate_limits
+from storage import RateDecision, RateRule, StorageError, hit_rate_limits
 
 from ._auth import claimed_user_id, client_ip
 from ._context import deps
 from ._errors import RateLimited
+
+log = structlog.get_logger("http_api.limits")
 
 _NDA_PATH = re.compile(r"^/api/(ndas(/|$)|pitches/[^/]+/nda$)")
 _UNLIMITED = frozenset({"/health", "/ready"})
@@ -39,15 +44,23 @@ async def limit_request() -> None:
         rule = RateRule(f"{who}:nda", *limits.nda)
     else:
         rule = RateRule(f"{who}:general", *limits.general)
-    _apply(await hit_rate_limits(deps().storage, [rule]))
+    await _check(rule)
 
 
 async def limit_account(account: str) -> None:
     """In login and registration: the per-account auth limit (``account``: the email)."""
     limits = deps().rate_limits
     if limits.enabled:
-        rule = RateRule(f"account:{account.strip().lower()}:auth", *limits.auth)
-        _apply(await hit_rate_limits(deps().storage, [rule]))
+        await _check(RateRule(f"account:{account.strip().lower()}:auth", *limits.auth))
+
+
+async def _check(rule: RateRule) -> None:
+    try:
+        decision = await hit_rate_limits(deps().storage, [rule])
+    except StorageError as exc:
+        log.warning("rate_limit_unavailable", error=str(exc))
+        return
+    _apply(decision)
 
 
 def _apply(decision: RateDecision) -> None:

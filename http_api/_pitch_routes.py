@@ -12,7 +12,9 @@ from typing import Any
 from quart import Blueprint
 from quart_schema import tag_blueprint
 
+from protocol import pitch_room
 from storage import (
+    PITCH_WIRE_NAMES,
     Access,
     Outcome,
     PitchChange,
@@ -31,7 +33,7 @@ from . import _catalogue
 from ._auth import current_user, require_user
 from ._context import deps
 from ._errors import Conflict, Forbidden, NotFound
-from ._events import publish
+from ._events import append_room_event, publish
 from ._pitch_models import (
     BrowseQuery,
     CollaboratorBody,
@@ -152,16 +154,24 @@ async def update(pitch_id: int, data: UpdatePitchBody) -> Ok[PitchOut]:
     assert change.pitch is not None
     if change.previous_status == "published":
         await _catalogue.invalidate()
-    public = {_camel(name): value for name, value in changes.items() if name != "protected_content"}
-    await publish(
-        "pitch_updated",
-        {
-            "pitchId": pitch_id,
-            "version": change.pitch.version,
-            "fields": public,
-            "userId": principal.user_id,
-        },
-    )
+    shown = present(change.pitch, change.access).model_dump(by_alias=True, mode="json")
+    fields = {
+        PITCH_WIRE_NAMES[n]: shown.get(PITCH_WIRE_NAMES[n])
+        for n in changes
+        if n in PITCH_WIRE_NAMES
+    }
+    if fields:
+        room = pitch_room(pitch_id)
+        await append_room_event(
+            room,
+            {
+                "type": "pitch_updated",
+                "room": room,
+                "version": change.pitch.version,
+                "fields": fields,
+                "userId": principal.user_id,
+            },
+        )
     return Ok(data=present(change.pitch, change.access))
 
 
@@ -277,11 +287,6 @@ def _columns(data: CreatePitchBody | UpdatePitchBody, names: set[str]) -> dict[s
             value = [c.model_dump(by_alias=True, exclude_none=True) for c in value]
         columns[name] = value
     return columns
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _owner_access() -> Access:

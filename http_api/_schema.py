@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 from quart import request
 from quart_schema import DataSource, validate_response
@@ -38,6 +38,14 @@ class Schema(BaseModel):
     unknown fields refused."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def no_nul_characters(cls, value: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000: refuse it here rather than fail there."""
+        if _has_nul(value):
+            raise ValueError("must not contain NUL (U+0000) characters")
+        return value
 
 
 class Ok(Schema, Generic[T]):
@@ -155,6 +163,16 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
         }
         for error in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
 
 
 def _is_json(mimetype: str) -> bool:

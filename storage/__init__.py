@@ -37,7 +37,6 @@ from ._embedded_redis import EmbeddedRedis
 from ._engagement import (
     Counted,
     Engagement,
-    engagement_flags,
     record_view,
     set_engagement,
     set_follow,
@@ -102,6 +101,7 @@ from ._refresh_tokens import (
 from ._response_cache import cache_clear, cache_get, cache_put
 from ._room_access import (
     PITCH_FIELDS,
+    PITCH_WIRE_NAMES,
     RoomAccess,
     Verdict,
     check_room_access,
@@ -140,6 +140,7 @@ __all__ = [
     "LOCKOUT_FAILURES",
     "LOCKOUT_SECONDS",
     "PITCH_FIELDS",
+    "PITCH_WIRE_NAMES",
     "REFRESH_TOKEN_TTL",
     "WS_TICKET_TTL",
     "Access",
@@ -218,7 +219,6 @@ __all__ = [
     "delete_prefix",
     "drop_database",
     "edit_pitch",
-    "engagement_flags",
     "entitled_pitch_ids",
     "find_user_by_email",
     "get_conversation",

@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from ._notifications import NotificationRecord, insert_notification
+from ._room_log import ChatAppend, append_chat_on
 from ._service import Storage
 
 
@@ -50,17 +51,6 @@ class MessageRecord:
     seq: int
     client_id: str | None
     created_at: datetime
-
-    def event_message(self) -> dict[str, object]:
-        """The ``message`` map of a ``chat_posted`` domain event."""
-        return {
-            "id": self.id,
-            "seq": self.seq,
-            "userId": self.sender_id,
-            "body": self.body,
-            "clientId": self.client_id,
-            "createdAt": int(self.created_at.timestamp() * 1000),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,79 +203,70 @@ async def append_conversation_message(
     body: str,
     client_id: str | None = None,
 ) -> AppendedMessage | None:
-    """Add a message as ``sender_id`` with the room's next sequence number, in one
-    transaction that also notifies the other participants (``new_message``).
+    """Add a message as ``sender_id`` to the conversation's room and notify the other
+    participants (``new_message``), whether it came over HTTP or the WebSocket.
 
-    Idempotent on ``client_id``: a repeat returns the original message with
+    The message goes through the room log (``append_chat_on``): it gets the room's next
+    sequence number, is published to every node's members and stored, exactly like a chat
+    sent on a socket. Then one transaction records the conversation's bookkeeping and the
+    notifications. Idempotent on ``client_id``: a repeat returns the original message with
     ``created=False`` and changes nothing. None if the conversation does not exist or the
-    sender does not take part in it. The caller publishes ``chat_posted`` (and the
-    notifications) after this returns, only when ``created``.
+    sender does not take part in it. The caller publishes the notifications.
     """
     room = conversation_room(conversation_id)
 
-    async def append(conn: asyncpg.Connection) -> AppendedMessage | None:
-        # The conversation's row lock serialises senders, so a retried client id is
-        # found here rather than colliding with the unique index.
-        locked = await conn.fetchval(
-            "SELECT id FROM conversations WHERE id = $1 FOR UPDATE", conversation_id
-        )
-        if locked is None or not await _is_participant(conn, conversation_id, sender_id):
-            return None
-        if client_id is not None:
+    async def append() -> AppendedMessage | None:
+        async with storage.aio_pool.acquire() as conn:
+            if not await _is_participant(conn, conversation_id, sender_id):
+                return None
+            chat = await append_chat_on(conn, storage, room, sender_id, body, client_id)
             row = await conn.fetchrow(
-                f"SELECT {_MESSAGE_COLUMNS} FROM messages "
-                "WHERE room = $1 AND sender_id = $2 AND client_id = $3",
-                room,
-                sender_id,
-                client_id,
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE id = $1", chat.message_id
             )
-            if row is not None:
+            if chat.duplicate:
                 return AppendedMessage(MessageRecord(**dict(row)), created=False)
-        seq = await conn.fetchval(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_message_at = now() "
-            "WHERE id = $1 RETURNING last_seq",
-            conversation_id,
-        )
-        row = await conn.fetchrow(
-            f"""
-            INSERT INTO messages (room, sender_id, body, seq, client_id)
-            VALUES ($1, $2, $3, $4, $5) RETURNING {_MESSAGE_COLUMNS}
-            """,
-            room,
-            sender_id,
-            body,
-            seq,
-            client_id,
-        )
-        await conn.execute(
-            "UPDATE conversation_participants SET last_read_seq = $3 "
-            "WHERE conversation_id = $1 AND user_id = $2",
-            conversation_id,
-            sender_id,
-            seq,
-        )
-        sender = await conn.fetchval("SELECT username FROM users WHERE id = $1", sender_id)
-        others = await conn.fetch(
-            "SELECT user_id FROM conversation_participants "
-            "WHERE conversation_id = $1 AND user_id <> $2",
-            conversation_id,
-            sender_id,
-        )
-        preview = body if len(body) <= 140 else body[:139] + "…"
-        notices = [
-            await insert_notification(
-                conn,
-                other["user_id"],
-                "new_message",
-                f"New message from {sender}",
-                preview,
-                {"conversationId": conversation_id, "messageId": row["id"], "seq": seq},
-            )
-            for other in others
-        ]
-        return AppendedMessage(MessageRecord(**dict(row)), True, notices)
+            async with conn.transaction():
+                notices = await _after_message(conn, conversation_id, sender_id, body, chat)
+            return AppendedMessage(MessageRecord(**dict(row)), True, notices)
 
-    return await storage.transaction(append)
+    return await storage.run_aio(append)
+
+
+async def _after_message(
+    conn: asyncpg.Connection, conversation_id: int, sender_id: int, body: str, chat: ChatAppend
+) -> list[NotificationRecord]:
+    await conn.execute(
+        "UPDATE conversations SET last_seq = greatest(last_seq, $2), last_message_at = now() "
+        "WHERE id = $1",
+        conversation_id,
+        chat.seq,
+    )
+    await conn.execute(
+        "UPDATE conversation_participants SET last_read_seq = greatest(last_read_seq, $3) "
+        "WHERE conversation_id = $1 AND user_id = $2",
+        conversation_id,
+        sender_id,
+        chat.seq,
+    )
+    sender = await conn.fetchval("SELECT username FROM users WHERE id = $1", sender_id)
+    others = await conn.fetch(
+        "SELECT user_id FROM conversation_participants "
+        "WHERE conversation_id = $1 AND user_id <> $2",
+        conversation_id,
+        sender_id,
+    )
+    preview = body if len(body) <= 140 else body[:139] + "…"
+    return [
+        await insert_notification(
+            conn,
+            other["user_id"],
+            "new_message",
+            f"New message from {sender}",
+            preview,
+            {"conversationId": conversation_id, "messageId": chat.message_id, "seq": chat.seq},
+        )
+        for other in others
+    ]
 
 
 async def mark_conversation_read(

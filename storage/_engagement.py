@@ -88,23 +88,6 @@ async def record_view(storage: Storage, pitch_id: int, viewer_id: int) -> Counte
     return await storage.transaction(apply)
 
 
-async def engagement_flags(storage: Storage, user_id: int, pitch_id: int) -> tuple[bool, bool]:
-    """(liked, saved) of one user for one pitch."""
-
-    async def query(conn: asyncpg.Connection) -> tuple[bool, bool]:
-        row = await conn.fetchrow(
-            """
-            SELECT EXISTS (SELECT 1 FROM pitch_likes WHERE user_id = $1 AND pitch_id = $2),
-                   EXISTS (SELECT 1 FROM pitch_saves WHERE user_id = $1 AND pitch_id = $2)
-            """,
-            user_id,
-            pitch_id,
-        )
-        return bool(row[0]), bool(row[1])
-
-    return await storage.connection(query)
-
-
 async def set_follow(
     storage: Storage, follower_id: int, followed_id: int, *, on: bool
 ) -> Counted | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from ._room_access import PITCH_WIRE_NAMES
 from ._service import Storage
 
 # Columns a pitch's editors may set (jsonb ones are passed as Python values).
@@ -247,10 +248,16 @@ async def update_pitch(
         assignments = "".join(
             f", {name} = {_placeholder(name, i)}" for i, name in enumerate(names, start=2)
         )
+        # Live edits based on an older version must see these fields as changed.
+        stamps = json.dumps(
+            {PITCH_WIRE_NAMES[n]: pitch.version + 1 for n in names if n in PITCH_WIRE_NAMES}
+        )
         await conn.execute(
-            f"UPDATE pitches SET version = version + 1{assignments} WHERE id = $1",
+            f"UPDATE pitches SET version = version + 1{assignments}, "
+            f"field_versions = field_versions || ${len(names) + 2}::jsonb WHERE id = $1",
             pitch_id,
             *(_encode(name, changes[name]) for name in names),
+            stamps,
         )
         updated = await fetch_pitch(conn, pitch_id, editor_id)
         assert updated is not None

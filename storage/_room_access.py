@@ -36,6 +36,10 @@ PITCH_FIELDS: dict[str, tuple[str, bool]] = {
 }
 
 
+# column → wire name, for code that holds column names
+PITCH_WIRE_NAMES: dict[str, str] = {column: wire for wire, (column, _) in PITCH_FIELDS.items()}
+
+
 class Verdict(enum.Enum):
     ALLOWED = "allowed"
     FORBIDDEN = "forbidden"

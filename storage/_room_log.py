@@ -101,7 +101,7 @@ async def append_chat(
     *,
     sender_id: int,
     body: str,
-    client_id: str,
+    client_id: str | None,
 ) -> ChatAppend:
     """Publish a chat message and store it in PostgreSQL, idempotent on ``client_id``.
 
@@ -113,55 +113,69 @@ async def append_chat(
 
     async def run() -> ChatAppend:
         async with storage.aio_pool.acquire() as conn:
-            prior = await conn.fetchrow(
-                "SELECT id, seq, created_at FROM messages "
-                "WHERE room = $1 AND sender_id = $2 AND client_id = $3",
-                room,
-                sender_id,
-                client_id,
-            )
-            if prior is not None:
-                created = int(prior["created_at"].timestamp() * 1000)
-                return ChatAppend(prior["seq"], prior["id"], created, True)
-            message_id = await conn.fetchval(
-                "SELECT nextval(pg_get_serial_sequence('messages', 'id'))"
-            )
-            created_at = int(time.time() * 1000)
-            event = {
-                "type": "chat",
-                "room": room,
-                "messageId": message_id,
-                "userId": sender_id,
-                "body": body,
-                "clientId": client_id,
-                "createdAt": created_at,
-            }
-            dedupe = storage.key("room", "{" + room + "}", "client", sender_id, client_id)
-            token = f"{message_id}:{created_at}"
-            payload = encode_event(event)
-            status, seq, value = await _append(storage, room, payload, dedupe, token)
-            if status == -1:
-                floor = await _floor_on(conn, room)
-                status, seq, value = await _append(storage, room, payload, dedupe, token, floor)
-            message_id, created_at = (int(part) for part in value.split(":"))
-            await conn.execute(
-                """
-                INSERT INTO messages (id, room, sender_id, body, seq, client_id, created_at)
-                OVERRIDING SYSTEM VALUE
-                VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::double precision / 1000))
-                ON CONFLICT DO NOTHING
-                """,
-                message_id,
-                room,
-                sender_id,
-                body,
-                seq,
-                client_id,
-                created_at,
-            )
-            return ChatAppend(seq, message_id, created_at, status == 0)
+            return await append_chat_on(conn, storage, room, sender_id, body, client_id)
 
     return await storage.run_aio(run)
+
+
+async def append_chat_on(
+    conn: asyncpg.Connection,
+    storage: Storage,
+    room: str,
+    sender_id: int,
+    body: str,
+    client_id: str | None,
+) -> ChatAppend:
+    """:func:`append_chat` on the asyncio side, on a connection the caller holds (outside
+    any transaction: the row is committed on its own once Redis has the event)."""
+    if client_id is not None:
+        prior = await conn.fetchrow(
+            "SELECT id, seq, created_at FROM messages "
+            "WHERE room = $1 AND sender_id = $2 AND client_id = $3",
+            room,
+            sender_id,
+            client_id,
+        )
+        if prior is not None:
+            created = int(prior["created_at"].timestamp() * 1000)
+            return ChatAppend(prior["seq"], prior["id"], created, True)
+    message_id = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('messages', 'id'))")
+    created_at = int(time.time() * 1000)
+    event = {
+        "type": "chat",
+        "room": room,
+        "messageId": message_id,
+        "userId": sender_id,
+        "body": body,
+        "clientId": client_id or f"m{message_id}",
+        "createdAt": created_at,
+    }
+    dedupe = None
+    if client_id is not None:
+        dedupe = storage.key("room", "{" + room + "}", "client", sender_id, client_id)
+    token = f"{message_id}:{created_at}"
+    payload = encode_event(event)
+    status, seq, value = await _append(storage, room, payload, dedupe, token)
+    if status == -1:
+        floor = await _floor_on(conn, room)
+        status, seq, value = await _append(storage, room, payload, dedupe, token, floor)
+    message_id, created_at = (int(part) for part in value.split(":"))
+    await conn.execute(
+        """
+        INSERT INTO messages (id, room, sender_id, body, seq, client_id, created_at)
+        OVERRIDING SYSTEM VALUE
+        VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7::double precision / 1000))
+        ON CONFLICT DO NOTHING
+        """,
+        message_id,
+        room,
+        sender_id,
+        body,
+        seq,
+        client_id,
+        created_at,
+    )
+    return ChatAppend(seq, message_id, created_at, status == 0)
 
 
 async def read_history(
