@@ -42,6 +42,7 @@ from protocol import (
     PitchUpdate,
     Pong,
     ProtocolError,
+    RoomKind,
     Welcome,
     decode_client,
     encode,
@@ -52,8 +53,10 @@ from storage import (
     StorageError,
     Verdict,
     append_chat,
+    append_conversation_message,
     check_room_access,
     edit_pitch,
+    publish_domain_event,
 )
 
 from . import _room
@@ -248,14 +251,29 @@ class Session:
     async def _chat(self, message: ClientChat) -> None:
         if not self._require_joined(message.room, message.id):
             return
-        result = await append_chat(
-            self.hub.storage,
-            message.room,
-            sender_id=self.user_id,
-            body=message.body,
-            client_id=message.client_id,
-        )
-        self.reply(Ack(id=message.id, seq=result.seq, client_id=message.client_id))
+        storage = self.hub.storage
+        kind, entity_id = parse_room(message.room)
+        if kind is RoomKind.CONVERSATION:
+            # Same path as HTTP: bookkeeping and a new_message notification for the others.
+            appended = await append_conversation_message(
+                storage, entity_id, self.user_id, message.body, message.client_id
+            )
+            if appended is None:
+                self.error(ErrorCode.FORBIDDEN, "not a participant", message.id)
+                return
+            seq = appended.message.seq
+            for notice in appended.notifications:
+                await publish_domain_event(storage, "notification", notice.event_data())
+        else:
+            result = await append_chat(
+                storage,
+                message.room,
+                sender_id=self.user_id,
+                body=message.body,
+                client_id=message.client_id,
+            )
+            seq = result.seq
+        self.reply(Ack(id=message.id, seq=seq, client_id=message.client_id))
 
     async def _pitch_update(self, message: PitchUpdate) -> None:
         if not self._require_joined(message.room, message.id):
