@@ -154,11 +154,22 @@ class WsConnection:
         the connection with 4008)."""
         if self.state is not State.OPEN:
             return False
+        if self._queue and not durable:
+            self.dropped += 1
+            return False
+        return self._write(data, limited=True)
+
+    def send_message(self, payload: bytes | str, *, durable: bool = True) -> bool:
+        return self.send_frame(frame(payload), durable=durable)
+
+    def _send_control(self, data: bytes) -> None:
+        """Control frames (pong, ping, close) keep their place and ignore the queue limit."""
+        self._write(data, limited=False)
+
+    def _write(self, data: bytes, *, limited: bool) -> bool:
+        """Write now if nothing is queued and the kernel takes it; queue the rest."""
         if self._queue:
-            if not durable:
-                self.dropped += 1
-                return False
-            return self._enqueue(data)
+            return self._enqueue(data, limited)
         try:
             written = os.write(self._fd, data)
         except BlockingIOError:
@@ -167,14 +178,11 @@ class WsConnection:
             self._abort()
             return False
         if written < len(data):
-            return self._enqueue(memoryview(data)[written:])
+            return self._enqueue(memoryview(data)[written:], limited)
         return True
 
-    def send_message(self, payload: bytes | str, *, durable: bool = True) -> bool:
-        return self.send_frame(frame(payload), durable=durable)
-
-    def _enqueue(self, data: bytes | memoryview) -> bool:
-        if self._queued + len(data) > MAX_QUEUED_BYTES:
+    def _enqueue(self, data: bytes | memoryview, limited: bool) -> bool:
+        if limited and self._queued + len(data) > MAX_QUEUED_BYTES:
             log.warning("ws_slow_consumer", remote=self.remote, queued=self._queued)
             self.close(SLOW_CONSUMER, "slow consumer")
             return False
@@ -182,25 +190,6 @@ class WsConnection:
         self._queued += len(data)
         self._wake_writer.set()
         return True
-
-    def _send_control(self, data: bytes) -> None:
-        """Control frames (pong, ping, close) keep their place in the byte stream."""
-        if self._queue:
-            self._queue.append(data)
-            self._queued += len(data)
-            self._wake_writer.set()
-            return
-        try:
-            written = os.write(self._fd, data)
-        except BlockingIOError:
-            written = 0
-        except OSError:
-            self._abort()
-            return
-        if written < len(data):
-            self._queue.append(memoryview(data)[written:])
-            self._queued += len(data) - written
-            self._wake_writer.set()
 
     async def run_writer(self) -> None:
         """Write what the fast path could not, until the connection closes."""

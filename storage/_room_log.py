@@ -87,11 +87,7 @@ async def append_event(storage: Storage, room: str, event: dict[str, Any]) -> in
 
 async def _append_event_aio(storage: Storage, room: str, event: dict[str, Any]) -> int:
     """:func:`append_event` on the asyncio side, for units of work inside ``storage/``."""
-    payload = encode_event(event)
-    status, seq, _ = await _append(storage, room, payload, None, "")
-    if status == -1:
-        floor = await _floor(storage, room)
-        status, seq, _ = await _append(storage, room, payload, None, "", floor)
+    _, seq, _ = await _append_seeded(storage, None, room, encode_event(event), None, "")
     return seq
 
 
@@ -155,10 +151,7 @@ async def append_chat_on(
         dedupe = storage.key("room", "{" + room + "}", "client", sender_id, client_id)
     token = f"{message_id}:{created_at}"
     payload = encode_event(event)
-    status, seq, value = await _append(storage, room, payload, dedupe, token)
-    if status == -1:
-        floor = await _floor_on(conn, room)
-        status, seq, value = await _append(storage, room, payload, dedupe, token, floor)
+    status, seq, value = await _append_seeded(storage, conn, room, payload, dedupe, token)
     message_id, created_at = (int(part) for part in value.split(":"))
     await conn.execute(
         """
@@ -232,9 +225,24 @@ async def _append(
     return int(status), int(seq), value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def _floor(storage: Storage, room: str) -> int:
-    async with storage.aio_pool.acquire() as conn:
-        return await _floor_on(conn, room)
+async def _append_seeded(
+    storage: Storage,
+    conn: asyncpg.Connection | None,
+    room: str,
+    payload: bytes,
+    dedupe: str | None,
+    dedupe_value: str,
+) -> tuple[int, int, str]:
+    """``_append``; if Redis lost the room's counter, seed it from PostgreSQL and retry."""
+    result = await _append(storage, room, payload, dedupe, dedupe_value)
+    if result[0] != -1:
+        return result
+    if conn is None:
+        async with storage.aio_pool.acquire() as own:
+            floor = await _floor_on(own, room)
+    else:
+        floor = await _floor_on(conn, room)
+    return await _append(storage, room, payload, dedupe, dedupe_value, floor)
 
 
 async def _floor_on(conn: asyncpg.Connection, room: str) -> int:
