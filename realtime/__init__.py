@@ -3,6 +3,7 @@
 from ._actor import ActorRef, ActorStopped, AskTimeout, Mailbox, MailboxFull, Reply, ask_within
 from ._cli import main
 from ._hub import Hub, Metrics
+from ._nda_workflow import NdaWorkflow
 from ._node import Node, NodeAddresses, run_until_signalled
 from ._registry import Registry
 from ._settings import ConfigError, Settings, ensure_jwt_secret, load_settings
@@ -21,6 +22,7 @@ __all__ = [
     "Mailbox",
     "MailboxFull",
     "Metrics",
+    "NdaWorkflow",
     "Node",
     "NodeAddresses",
     "Registry",

@@ -3,7 +3,9 @@
 Every node subscribes to the deployment's domain events (``storage.open_domain_events``)
 and acts on the part that concerns its own connections:
 
-- ``notification`` → ``notification`` to every connection of that user;
+- ``notification`` → ``notification`` to every connection of that user, unless the event
+  says ``muted`` (the user muted that kind; decided when the row was inserted). The check
+  is here because every live push passes through here, whoever published the event;
 - ``nda_changed`` → ``nda_status`` to both parties' connections; when an NDA is revoked or
   expires, the requester is removed from that pitch room here with
   ``kicked {reason: "nda_revoked" | "nda_expired"}`` (each node kicks its own members).
@@ -44,6 +46,8 @@ async def relay_domain_events(
 def relay(hub: Hub, event: DomainEvent) -> None:
     data = event.data
     if event.kind == "notification":
+        if data.get("muted"):
+            return  # a kind the user muted: stored, listed over HTTP, never pushed
         _to_user(hub, int(data["userId"]), _notification(data["notification"]))
     elif event.kind == "nda_changed":
         status = NdaStatus(

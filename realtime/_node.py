@@ -25,6 +25,7 @@ from storage import Bus, Storage, apply_migrations
 from ._admission import Admitter
 from ._domain_relay import relay_domain_events
 from ._hub import Hub
+from ._nda_workflow import NdaWorkflow
 from ._node_storage import open_configured_storage
 from ._session import serve_session
 from ._settings import Settings, ensure_jwt_secret
@@ -48,6 +49,7 @@ class Node:
         self.demo = demo
         self._shutdown = trio.Event()
         self.hub: Hub | None = None
+        self.ndas: NdaWorkflow | None = None
 
     @property
     def shutting_down(self) -> bool:
@@ -93,6 +95,7 @@ class Node:
             port=s.ws_port,
         )
         self.hub = hub
+        self.ndas = ndas = NdaWorkflow(storage)
         http_stopped = trio.Event()
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]]) -> None:
@@ -110,6 +113,7 @@ class Node:
             await nursery.start(bus.run)
             await nursery.start(rooms.run)
             await nursery.start(relay_domain_events, storage, hub)
+            await nursery.start(ndas.run)
             ws_port = await nursery.start(ws.run)
             binds = await nursery.start(run_http)
             http_port = int(binds[0].rsplit(":", 1)[1])

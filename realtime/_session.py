@@ -63,6 +63,7 @@ from . import _room
 from ._actor import ActorStopped, MailboxFull
 from ._admission import Admitter, Identity
 from ._hub import Hub
+from ._notification_backlog import send_missed_notifications
 from ._rate_limit import RateLimiter
 from ._ws_transport import ConnectionClosed, MessageTooBig, WsConnection
 
@@ -131,6 +132,7 @@ class Session:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._heartbeat)
                 nursery.start_soon(self._watch_expiry)
+                nursery.start_soon(send_missed_notifications, self)
                 await self._read_loop()
                 nursery.cancel_scope.cancel()
         finally:

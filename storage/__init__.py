@@ -50,7 +50,16 @@ from ._errors import (
     StorageUnavailable,
     UniqueViolation,
 )
+from ._leases import LeaseLost, ShardLease, open_shard_lease
 from ._migrations import apply_migrations, load_migrations
+from ._nda_deadlines import (
+    NDA_SHARDS,
+    NdaSchedule,
+    NdaTimer,
+    fire_nda_timer,
+    load_nda_schedule,
+    load_open_nda_schedules,
+)
 from ._ndas import (
     DOCUMENT_VERSION,
     NdaAction,
@@ -70,6 +79,7 @@ from ._notifications import (
     list_notifications,
     mark_all_notifications_read,
     mark_notification_read,
+    unread_notifications,
 )
 from ._pitch_edits import EditOutcome, PitchEdit, edit_pitch
 from ._pitch_listing import PitchPage, PitchQuery, list_owned, list_published, list_saved
@@ -139,6 +149,7 @@ __all__ = [
     "HISTORY_LENGTH",
     "LOCKOUT_FAILURES",
     "LOCKOUT_SECONDS",
+    "NDA_SHARDS",
     "PITCH_FIELDS",
     "PITCH_WIRE_NAMES",
     "REFRESH_TOKEN_TTL",
@@ -161,6 +172,7 @@ __all__ = [
     "Engagement",
     "IntegrityViolation",
     "InvalidToken",
+    "LeaseLost",
     "LoginFailure",
     "MessageRecord",
     "MigrationError",
@@ -169,6 +181,8 @@ __all__ = [
     "NdaPage",
     "NdaRecord",
     "NdaResult",
+    "NdaSchedule",
+    "NdaTimer",
     "NotificationPage",
     "NotificationRecord",
     "Opened",
@@ -191,6 +205,7 @@ __all__ = [
     "SeedResult",
     "SeedUser",
     "SerializationFailure",
+    "ShardLease",
     "Storage",
     "StorageError",
     "StorageUnavailable",
@@ -221,6 +236,7 @@ __all__ = [
     "edit_pitch",
     "entitled_pitch_ids",
     "find_user_by_email",
+    "fire_nda_timer",
     "get_conversation",
     "get_nda",
     "get_pitch",
@@ -239,11 +255,14 @@ __all__ = [
     "list_saved",
     "load_member",
     "load_migrations",
+    "load_nda_schedule",
+    "load_open_nda_schedules",
     "mark_all_notifications_read",
     "mark_conversation_read",
     "mark_notification_read",
     "open_conversation",
     "open_domain_events",
+    "open_shard_lease",
     "open_storage",
     "pitch_snapshot",
     "publish_domain_event",
@@ -260,6 +279,7 @@ __all__ = [
     "start_session",
     "token_version_matches",
     "transition_nda",
+    "unread_notifications",
     "update_pitch",
     "update_profile",
     "verify_access_token",

@@ -168,17 +168,20 @@ async def _notify(conn: asyncpg.Connection, nda: NdaRecord) -> NotificationRecor
 
 
 async def _expire_due(
-    conn: asyncpg.Connection, condition: str, *args: Any
+    conn: asyncpg.Connection, condition: str, *args: Any, at: datetime | None = None
 ) -> tuple[list[NdaRecord], list[NotificationRecord]]:
-    """Move open NDAs matching ``condition`` whose deadline passed to ``expired``."""
+    """Move open NDAs matching ``condition`` whose deadline passed (by ``at``, default the
+    database's ``now()``; the workflow actor passes its timer's moment) to ``expired``."""
+    deadline = "now()" if at is None else f"${len(args) + 1}::timestamptz"
     ids = await conn.fetch(
         f"""
         UPDATE ndas n SET status = 'expired'
-         WHERE n.status IN ('pending', 'approved', 'signed') AND n.expires_at <= now()
+         WHERE n.status IN ('pending', 'approved', 'signed') AND n.expires_at <= {deadline}
            AND {condition}
         RETURNING n.id
         """,
         *args,
+        *(() if at is None else (at,)),
     )
     expired, notices = [], []
     for row in ids:

@@ -1,6 +1,10 @@
 """In-app notifications: created inside other transactions (an NDA transition, a message),
 listed, and marked read. After the creating transaction commits, the caller publishes a
-``notification`` domain event so the user's connected clients see it at once."""
+``notification`` domain event so the user's connected clients see it at once.
+
+A kind the user muted (``users.muted_notification_kinds``) is stored like any other but
+not pushed: ``insert_notification`` decides it in the creating transaction and the event
+carries ``muted``, which the realtime relay honours whoever published the event."""
 
 from __future__ import annotations
 
@@ -26,11 +30,13 @@ class NotificationRecord:
     data: dict[str, Any]
     read_at: datetime | None
     created_at: datetime
+    muted: bool = False  # the user muted this kind when it was created: not pushed live
 
     def event_data(self) -> dict[str, Any]:
         """The ``notification`` domain event's data for this notification."""
         return {
             "userId": self.user_id,
+            "muted": self.muted,
             "notification": {
                 "id": self.id,
                 "kind": self.kind,
@@ -67,7 +73,9 @@ async def insert_notification(
     row = await conn.fetchrow(
         f"""
         INSERT INTO notifications (user_id, kind, title, body, data)
-        VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_COLUMNS}
+        VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING {_COLUMNS},
+            coalesce((SELECT $2 = ANY(u.muted_notification_kinds) FROM users u
+                       WHERE u.id = $1), false) AS muted
         """,
         user_id,
         kind,
@@ -102,6 +110,29 @@ async def list_notifications(
         )
         total = counts["unread"] if unread_only else counts["total"]
         return NotificationPage([_from_row(r) for r in rows], total, counts["unread"])
+
+    return await storage.connection(query)
+
+
+async def unread_notifications(
+    storage: Storage, user_id: int, *, limit: int
+) -> list[NotificationRecord]:
+    """The user's unread notifications of kinds not muted, newest first, at most ``limit``
+    (what a reconnecting client is sent after ``welcome``)."""
+
+    async def query(conn: asyncpg.Connection) -> list[NotificationRecord]:
+        rows = await conn.fetch(
+            f"""
+            SELECT {", ".join("n." + c for c in _COLUMNS.split(", "))}
+              FROM notifications n JOIN users u ON u.id = n.user_id
+             WHERE n.user_id = $1 AND n.read_at IS NULL
+               AND NOT (n.kind = ANY(u.muted_notification_kinds))
+             ORDER BY n.created_at DESC, n.id DESC LIMIT $2
+            """,
+            user_id,
+            limit,
+        )
+        return [_from_row(r) for r in rows]
 
     return await storage.connection(query)
 

@@ -1,0 +1,95 @@
+"""Helpers for the NDA workflow tests: nodes started inside a test, NDAs made in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import trio
+
+from realtime import Node
+
+from support import RunningNode, Servers, TestUser, make_pitch, make_user, node_settings
+
+
+@asynccontextmanager
+async def running_node(servers: Servers) -> AsyncIterator[RunningNode]:
+    """One more node on this run's servers, stopped (drained) when the block exits."""
+    node = Node(node_settings(servers, DRAIN_TIMEOUT="1"))
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(node.run)
+        try:
+            yield RunningNode(node, addresses)
+        finally:
+            node.request_shutdown()
+
+
+def auth(user: TestUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user.token}"}
+
+
+async def http(node: RunningNode, method: str, path: str, user: TestUser, **kw: Any) -> Any:
+    async with httpx.AsyncClient(base_url=node.http, timeout=10) as client:
+        response = await client.request(method, path, headers=auth(user), **kw)
+    assert response.status_code < 300, response.text
+    return response.json()["data"]
+
+
+async def parties(storage) -> tuple[TestUser, TestUser, int]:
+    """A creator, an investor and a published pitch of the creator's that needs an NDA."""
+    owner, requester = await make_user(storage, "creator"), await make_user(storage)
+    return owner, requester, await make_pitch(storage, owner, require_nda=True)
+
+
+async def insert_nda(
+    storage, owner: TestUser, requester: TestUser, pitch_id: int, **at: str
+) -> int:
+    """An NDA straight in PostgreSQL; ``status`` and columns given as ``now() + interval``."""
+    status = at.pop("status", "pending")
+
+    async def create(conn) -> int:
+        nda_id = await conn.fetchval(
+            "INSERT INTO ndas (pitch_id, requester_id, owner_id, status, signed_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'signed' THEN now() END, "
+            "now() + interval '30 days') RETURNING id",
+            pitch_id,
+            requester.id,
+            owner.id,
+            status,
+        )
+        for column, interval in at.items():
+            await conn.execute(
+                f"UPDATE ndas SET {column} = now() + $2::text::interval WHERE id = $1",
+                nda_id,
+                interval,
+            )
+        return nda_id
+
+    return await storage.transaction(create)
+
+
+async def count(storage, sql: str, *args: Any) -> int:
+    return await storage.connection(lambda conn: conn.fetchval(sql, *args))
+
+
+async def audit_rows(storage, nda_id: int, action: str) -> int:
+    return await count(
+        storage,
+        "SELECT count(*) FROM audit_log WHERE entity_type = 'nda' AND entity_id = $1 "
+        "AND action = $2",
+        nda_id,
+        action,
+    )
+
+
+async def wait_for(predicate: Any, poll: float = 0.05) -> None:
+    """Poll ``predicate()`` (sync or async) until true; bound it with ``fail_after``."""
+    while True:
+        value = predicate()
+        if hasattr(value, "__await__"):
+            value = await value
+        if value:
+            return
+        await trio.sleep(poll)
