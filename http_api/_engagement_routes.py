@@ -1,5 +1,6 @@
 """Likes, saves and views of pitches, and the saved list. Counters are exact (see
-``storage._engagement``); like, save and view need a signed-in user."""
+``storage._engagement``); like, save and view need a signed-in user. A new like notifies
+the pitch's owner live (``pitch_liked``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from storage import Access, Engagement, entitled_pitch_ids, list_saved, record_v
 from ._auth import current_user
 from ._context import deps
 from ._errors import NotFound
+from ._events import publish_notifications
 from ._pitch_models import PitchOut, present
 from ._schema import Ok, Paged, PageQuery, Schema, page_meta, query, responds
 
@@ -106,4 +108,6 @@ async def _engage(kind: Engagement, pitch_id: int, *, on: bool) -> int:
     counted = await set_engagement(deps().storage, kind, principal.user_id, pitch_id, on=on)
     if counted is None:
         raise NotFound("No such pitch.")
+    if counted.notification is not None:
+        await publish_notifications([counted.notification])
     return counted.count

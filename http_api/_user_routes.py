@@ -1,4 +1,5 @@
-"""The signed-in user's own account, public profiles and follows."""
+"""The signed-in user's own account, public profiles and follows (a new follower is
+notified live: ``new_follower``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from storage import (
 from ._auth import current_user
 from ._context import deps
 from ._errors import Forbidden, NotFound, Unauthorized, Unprocessable, ValidationFailed
+from ._events import publish_notifications
 from ._passwords import hash_password, verify_password
 from ._schema import Ok, body, responds
 from ._user_models import FollowOut, MeOut, ProfileOut, UpdateMeBody
@@ -113,4 +115,6 @@ async def _follow(user_id: int, *, on: bool) -> FollowOut:
         raise Unprocessable("You cannot follow yourself.", code="cannot_follow_self") from None
     if counted is None:
         raise NotFound("No such user.")
+    if counted.notification is not None:
+        await publish_notifications([counted.notification])
     return FollowOut(following=on, follower_count=counted.count)

@@ -5,7 +5,9 @@ and acts on the part that concerns its own connections:
 
 - ``notification`` → ``notification`` to every connection of that user, unless the event
   says ``muted`` (the user muted that kind; decided when the row was inserted). The check
-  is here because every live push passes through here, whoever published the event;
+  is here because every live push passes through here, whoever published the event.
+  A ``new_message`` notification skips connections joined to that conversation's room:
+  they have the message itself (the row is still stored and listed over HTTP);
 - ``nda_changed`` → ``nda_status`` to both parties' connections; when an NDA is revoked or
   expires, the requester is removed from that pitch room here with
   ``kicked {reason: "nda_revoked" | "nda_expired"}`` (each node kicks its own members).
@@ -18,7 +20,7 @@ from typing import Any
 import structlog
 import trio
 
-from protocol import NdaStatus, Notification, encode, pitch_room
+from protocol import NdaStatus, Notification, conversation_room, encode, pitch_room
 from storage import DomainEvent, Storage, open_domain_events
 
 from . import _room
@@ -48,7 +50,14 @@ def relay(hub: Hub, event: DomainEvent) -> None:
     if event.kind == "notification":
         if data.get("muted"):
             return  # a kind the user muted: stored, listed over HTTP, never pushed
-        _to_user(hub, int(data["userId"]), _notification(data["notification"]))
+        notice = data["notification"]
+        conversation = (notice.get("data") or {}).get("conversationId")
+        in_room = (
+            conversation_room(int(conversation))
+            if notice["kind"] == "new_message" and conversation is not None
+            else None
+        )
+        _to_user(hub, int(data["userId"]), _notification(notice), unless_in=in_room)
     elif event.kind == "nda_changed":
         status = NdaStatus(
             pitch_id=int(data["pitchId"]), nda_id=int(data["ndaId"]), status=data["status"]
@@ -71,9 +80,11 @@ def _notification(n: dict[str, Any]) -> Notification:
     )
 
 
-def _to_user(hub: Hub, user_id: int, message: Any) -> None:
+def _to_user(hub: Hub, user_id: int, message: Any, *, unless_in: str | None = None) -> None:
     frames: dict[Any, bytes | str] = {}
     for session in hub.sessions.get(user_id, ()):
+        if unless_in is not None and unless_in in session.rooms:
+            continue
         data = frames.get(session.codec)
         if data is None:
             data = frames[session.codec] = encode(message, session.codec)

@@ -1,6 +1,7 @@
 """A node: embedded servers (if needed), storage, HTTP and WebSocket under one nursery.
 
-Start order: embedded servers → storage (pool, Redis, migrations, demo data) → listeners.
+Start order: embedded servers → storage (pool, Redis, migrations, demo data) → the domain
+event relay → the NDA workflow (shard leases, timers) → listeners.
 Stop order on SIGINT/SIGTERM: stop accepting, close sockets with 1001, let in-flight HTTP
 requests finish (all within ``drain_timeout``), close storage, stop embedded servers last.
 A second signal cancels the drain at once.

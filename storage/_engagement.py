@@ -3,15 +3,22 @@
 A counter moves only when the row that it counts was actually inserted or deleted, in the
 same transaction, and the counter update takes the pitch's row lock; so concurrent likes
 serialise on the counter and none is lost or counted twice.
+
+A new like notifies the pitch's owner (``pitch_liked``) and a new follow the followed user
+(``new_follower``), in the same transaction; liking again after an unlike does not notify
+twice while the first notification is still unread. The caller publishes the returned
+notification after commit.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 
 import asyncpg
 
+from ._notifications import NotificationRecord, insert_notification
 from ._service import Storage
 
 
@@ -24,6 +31,7 @@ class Engagement(enum.Enum):
 class Counted:
     changed: bool  # False: it was already so (liked twice, unliked when not liked)
     count: int
+    notification: NotificationRecord | None = None  # to publish once committed
 
 
 async def set_engagement(
@@ -57,9 +65,50 @@ async def set_engagement(
             pitch_id,
             *((step,) if step else ()),
         )
-        return None if count is None else Counted(bool(changed), count)
+        if count is None:
+            return None
+        notice = None
+        if changed and on and kind is Engagement.LIKE:
+            notice = await _notify_like(conn, pitch_id, user_id)
+        return Counted(bool(changed), count, notice)
 
     return await storage.transaction(apply)
+
+
+async def _notify_like(
+    conn: asyncpg.Connection, pitch_id: int, liker_id: int
+) -> NotificationRecord | None:
+    row = await conn.fetchrow(
+        "SELECT p.owner_id, p.title, u.username FROM pitches p, users u "
+        "WHERE p.id = $1 AND u.id = $2",
+        pitch_id,
+        liker_id,
+    )
+    if row is None or row["owner_id"] == liker_id:
+        return None
+    data = {"pitchId": pitch_id, "userId": liker_id}
+    if await _unread(conn, row["owner_id"], "pitch_liked", data):
+        return None
+    return await insert_notification(
+        conn,
+        row["owner_id"],
+        "pitch_liked",
+        f"{row['username']} liked your pitch",
+        row["title"],
+        data,
+    )
+
+
+async def _unread(conn: asyncpg.Connection, user_id: int, kind: str, data: dict[str, int]) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM notifications WHERE user_id = $1 AND kind = $2 "
+            "AND read_at IS NULL AND data @> $3::jsonb LIMIT 1",
+            user_id,
+            kind,
+            json.dumps(data),
+        )
+    )
 
 
 async def record_view(storage: Storage, pitch_id: int, viewer_id: int) -> Counted | None:
@@ -115,7 +164,15 @@ async def set_follow(
         count = await conn.fetchval(
             "SELECT count(*) FROM follows WHERE followed_id = $1", followed_id
         )
-        return Counted(bool(changed), count)
+        notice = None
+        if changed and on:
+            data = {"userId": follower_id}
+            if not await _unread(conn, followed_id, "new_follower", data):
+                name = await conn.fetchval("SELECT username FROM users WHERE id = $1", follower_id)
+                notice = await insert_notification(
+                    conn, followed_id, "new_follower", f"{name} started following you", "", data
+                )
+        return Counted(bool(changed), count, notice)
 
     return await storage.transaction(apply)
 

@@ -6,6 +6,7 @@
     │   └── UniqueViolation     ... because the row already exists (``constraint`` names it)
     ├── SerializationFailure    a concurrent transaction won; retrying may succeed
     ├── MigrationError          a migration file failed or the history is inconsistent
+    ├── LeaseLost               a shard lease's session is gone (``storage._leases``)
     └── EmbeddedServerError     an embedded PostgreSQL or Redis could not be started
 
 Callers outside ``storage/`` catch these and never see asyncpg or redis-py types.

@@ -6,9 +6,17 @@ import trio
 from nda_support import http, parties
 from ws_client import connect, welcomed
 
-from protocol import NdaStatus, Notification, Welcome
+from protocol import (
+    Join,
+    Joined,
+    NdaStatus,
+    Notification,
+    ServerChat,
+    Welcome,
+    conversation_room,
+)
 
-from support import RunningNode, make_user
+from support import RunningNode, make_pitch, make_user
 
 
 async def _notify(storage, user_id: int, kind: str, *, read: bool = False) -> int:
@@ -76,3 +84,46 @@ async def test_an_unmuted_kind_is_pushed_to_every_open_connection(
             await http(node, "POST", f"/api/pitches/{pitch_id}/nda", requester, json={})
             first, second = await a.expect(Notification), await a2.expect(Notification)
     assert first == second and first.kind == "nda_requested"
+
+
+async def test_a_like_and_a_follow_notify_live_once_while_unread(
+    node: RunningNode, storage
+) -> None:
+    owner, fan = await make_user(storage, "creator"), await make_user(storage)
+    pitch_id = await make_pitch(storage, owner)
+    with trio.fail_after(15):
+        async with connect(node.ws, owner.token) as a:
+            await welcomed(a)
+            await http(node, "POST", f"/api/pitches/{pitch_id}/like", fan)
+            liked = await a.expect(Notification)
+            await http(node, "DELETE", f"/api/pitches/{pitch_id}/like", fan)
+            await http(node, "POST", f"/api/pitches/{pitch_id}/like", fan)  # still unread
+            await http(node, "POST", f"/api/users/{owner.id}/follow", fan)
+            followed = await a.expect(Notification)
+            await http(node, "POST", f"/api/pitches/{pitch_id}/like", owner)  # own pitch
+        listed = await http(node, "GET", "/api/notifications", owner)
+    assert (liked.kind, liked.data) == ("pitch_liked", {"pitchId": pitch_id, "userId": fan.id})
+    assert (followed.kind, followed.data) == ("new_follower", {"userId": fan.id})
+    assert [n["kind"] for n in listed] == ["new_follower", "pitch_liked"]
+
+
+async def test_new_message_skips_connections_already_in_the_conversation(
+    node: RunningNode, storage
+) -> None:
+    a, b = await make_user(storage, "creator"), await make_user(storage)
+    opened = await http(node, "POST", "/api/conversations", a, json={"userId": b.id})
+    room = conversation_room(opened["id"])
+    with trio.fail_after(15):
+        async with connect(node.ws, b.token) as inside, connect(node.ws, b.token) as away:
+            await welcomed(inside), await welcomed(away)
+            await inside.send(Join(room=room))
+            await inside.expect(Joined)
+            await http(
+                node, "POST", f"/api/conversations/{opened['id']}/messages", a, json={"body": "hi"}
+            )
+            assert (await inside.expect(ServerChat)).body == "hi"
+            notice = await away.expect(Notification)
+            with trio.move_on_after(0.3):
+                extra = await inside.expect(Notification)
+                raise AssertionError(f"new_message pushed into the room it came from: {extra}")
+    assert notice.kind == "new_message" and notice.body == "hi"
