@@ -25,6 +25,8 @@ class Verdict(enum.Enum):
 
 
 class RateLimiter:
+    __slots__ = ("burst", "close_after", "rate", "rejections", "tokens", "updated", "window")
+
     ALLOW = Verdict.ALLOW
     REJECT = Verdict.REJECT
     CLOSE = Verdict.CLOSE
@@ -42,7 +44,7 @@ class RateLimiter:
         self.updated: float | None = None
         self.close_after = close_after
         self.window = window
-        self.rejections: deque[float] = deque()
+        self.rejections: deque[float] | None = None  # made at the first rejection
 
     def check(self, now: float) -> Verdict:
         """Take one token at time ``now``; say whether the message may go through."""
@@ -52,9 +54,12 @@ class RateLimiter:
         if self.tokens >= 1:
             self.tokens -= 1
             return Verdict.ALLOW
-        self.rejections.append(now)
-        while self.rejections and self.rejections[0] <= now - self.window:
-            self.rejections.popleft()
-        if len(self.rejections) >= self.close_after:
+        if self.rejections is None:
+            self.rejections = deque()
+        rejections = self.rejections
+        rejections.append(now)
+        while rejections and rejections[0] <= now - self.window:
+            rejections.popleft()
+        if len(rejections) >= self.close_after:
             return Verdict.CLOSE
         return Verdict.REJECT

@@ -4,6 +4,9 @@ It validates every incoming message (a bad one gets ``error`` echoing its id; th
 stays open unless the framing itself is violated), routes room traffic to room actors,
 writes chat and pitch edits through storage and acknowledges them once durable, and keeps
 the connection honest: rate limit, heartbeat, token expiry.
+
+While idle a session is one parked task (its read loop) and a few objects: the heartbeat
+and the token expiry are timers on the listener's shared :class:`Timers`, not tasks.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ from ._admission import Admitter, Identity
 from ._hub import Hub
 from ._notification_backlog import send_missed_notifications
 from ._rate_limit import RateLimiter
+from ._timers import Timer
 from ._ws_transport import ConnectionClosed, MessageTooBig, WsConnection
 
 log = structlog.get_logger("realtime.session")
@@ -74,6 +78,25 @@ JOIN_TIMEOUT = 5.0
 
 class Session:
     """One connection's state. Rooms and the hub call its synchronous methods."""
+
+    __slots__ = (
+        "__weakref__",
+        "_expiry_deadline",
+        "_expiry_timer",
+        "_heartbeat_timer",
+        "_ping_sent",
+        "admitter",
+        "codec",
+        "conn",
+        "connection_id",
+        "expires_at",
+        "hub",
+        "limiter",
+        "presence",
+        "rooms",
+        "user",
+        "user_id",
+    )
 
     def __init__(self, conn: WsConnection, identity: Identity, hub: Hub, admitter: Admitter):
         self.conn = conn
@@ -85,7 +108,9 @@ class Session:
         self.connection_id = uuid.uuid4().hex
         self.presence = "online"
         self.rooms: set[str] = set()
-        self._auth_changed = trio.Event()
+        self._expiry_timer: Timer | None = None
+        self._heartbeat_timer: Timer | None = None
+        self._ping_sent = 0.0
         self._set_expiry(identity.expires_at)
         self.limiter = RateLimiter()
 
@@ -128,14 +153,16 @@ class Session:
                 heartbeat_ms=HEARTBEAT_INTERVAL_MS,
             )
         )
+        self._heartbeat_timer = self.conn.timers.call_after(
+            HEARTBEAT_INTERVAL_MS / 1000, self._ping
+        )
+        self.conn.background.start_soon(self._send_backlog)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._heartbeat)
-                nursery.start_soon(self._watch_expiry)
-                nursery.start_soon(send_missed_notifications, self)
-                await self._read_loop()
-                nursery.cancel_scope.cancel()
+            await self._read_loop()
         finally:
+            for timer in (self._heartbeat_timer, self._expiry_timer):
+                if timer is not None:
+                    timer.cancel()
             for room in list(self.rooms):
                 self._tell_room(room, _room.Leave(self))
             self.rooms.clear()
@@ -317,42 +344,54 @@ class Session:
             self.reply(Ack(id=message.id))
 
     def _set_expiry(self, expires_at: float) -> None:
-        """Map the token's wall-clock expiry onto trio's clock (MockClock in tests)."""
+        """Map the token's wall-clock expiry onto trio's clock (MockClock in tests):
+        ``auth_expiring`` a minute before it, a close with 4401 at it."""
         self.expires_at = expires_at
         self._expiry_deadline = trio.current_time() + (expires_at - time.time())
-        self._auth_changed.set()
+        if self._expiry_timer is not None:
+            self._expiry_timer.cancel()
+        self._expiry_timer = self.conn.timers.call_at(
+            self._expiry_deadline - AUTH_EXPIRY_WARNING_MS / 1000, self._warn_expiry
+        )
 
-    async def _watch_expiry(self) -> None:
-        """``auth_expiring`` a minute before the token runs out; close 4401 when it does."""
-        warn_before = AUTH_EXPIRY_WARNING_MS / 1000
-        while True:
-            self._auth_changed = trio.Event()
-            deadline = self._expiry_deadline
-            with trio.move_on_at(deadline - warn_before):
-                await self._auth_changed.wait()
-                continue
-            self.reply(AuthExpiring(expires_at=int(self.expires_at * 1000)))
-            with trio.move_on_at(deadline):
-                await self._auth_changed.wait()
-                continue
-            self.conn.close(CloseCode.UNAUTHORIZED, "token expired")
-            return
+    def _warn_expiry(self) -> None:
+        self.reply(AuthExpiring(expires_at=int(self.expires_at * 1000)))
+        self._expiry_timer = self.conn.timers.call_at(self._expiry_deadline, self._expire)
 
-    async def _heartbeat(self) -> None:
+    def _expire(self) -> None:
+        self.conn.close(CloseCode.UNAUTHORIZED, "token expired")
+
+    def _ping(self) -> None:
         """Ping every interval; no pong within the timeout closes the connection."""
-        while True:
-            await trio.sleep(HEARTBEAT_INTERVAL_MS / 1000)
-            sent = trio.current_time()
-            self.conn.ping()
-            await trio.sleep(HEARTBEAT_TIMEOUT_MS / 1000)
-            if self.conn.last_pong < sent:
-                log.info("session_heartbeat_timeout")
-                self.conn.close(CloseCode.GOING_AWAY, "heartbeat timeout")
-                return
+        if self.closed:
+            return
+        self._ping_sent = trio.current_time()
+        self.conn.ping()
+        self._heartbeat_timer = self.conn.timers.call_after(
+            HEARTBEAT_TIMEOUT_MS / 1000, self._check_pong
+        )
+
+    def _check_pong(self) -> None:
+        if self.conn.last_pong < self._ping_sent:
+            log.info("session_heartbeat_timeout", connection=self.connection_id)
+            self.conn.close(CloseCode.GOING_AWAY, "heartbeat timeout")
+            return
+        self._heartbeat_timer = self.conn.timers.call_after(
+            HEARTBEAT_INTERVAL_MS / 1000, self._ping
+        )
+
+    async def _send_backlog(self) -> None:
+        """Runs beside the session in the listener's nursery: it must never raise."""
+        try:
+            await send_missed_notifications(self)
+        except Exception:
+            log.exception("notification_backlog_crashed", connection=self.connection_id)
 
 
 async def serve_session(conn: WsConnection, *, hub: Hub, admitter: Admitter) -> None:
     """The WebSocket server's handler: one session per accepted connection."""
     identity = conn.context
     assert isinstance(identity, Identity)
-    await Session(conn, identity, hub, admitter).run()
+    session = Session(conn, identity, hub, admitter)
+    conn.context = None  # the session holds what it needs
+    await session.run()

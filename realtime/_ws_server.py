@@ -3,7 +3,8 @@
 Admission (path, subprotocol, credentials, Origin) is decided before the upgrade by the
 ``admit`` callable, so a refused client gets a plain HTTP status and never a socket. The
 per-connection behaviour lives in ``handler``; the listener owns accepting, the set of
-live connections, each connection's writer task and the drain.
+live connections, the nursery their writer tasks run in while they have bytes queued, the
+timers every connection shares (heartbeats, expiry, close timeouts) and the drain.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import trio
 
 from protocol import MAX_FRAME_BYTES, CloseCode
 
+from ._timers import Timers
 from ._ws_transport import Decide, WsConnection, accept_websocket
 
 log = structlog.get_logger("realtime.ws")
@@ -35,6 +37,7 @@ class WebSocketServer:
         self._all_gone = trio.Event()
         self._accepting = trio.CancelScope()
         self._nursery: trio.Nursery | None = None
+        self.timers = Timers()
 
     @property
     def connection_count(self) -> int:
@@ -46,6 +49,7 @@ class WebSocketServer:
         self.port = listeners[0].socket.getsockname()[1]
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            await nursery.start(self.timers.run)
             log.info("ws_listening", host=self.host, port=self.port, path=WS_PATH)
             task_status.started(self.port)
             with self._accepting:
@@ -65,20 +69,24 @@ class WebSocketServer:
             self._nursery.cancel_scope.cancel()
 
     async def _serve_stream(self, stream: trio.SocketStream) -> None:
-        conn = await accept_websocket(stream, self._admit, max_message=MAX_FRAME_BYTES)
+        assert self._nursery is not None
+        conn = await accept_websocket(
+            stream,
+            self._admit,
+            max_message=MAX_FRAME_BYTES,
+            background=self._nursery,
+            timers=self.timers,
+        )
         if conn is None:
             await stream.aclose()
             return
         self._connections.add(conn)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(conn.run_writer)
-                try:
-                    await self._handler(conn)
-                finally:
-                    conn.close(CloseCode.NORMAL)
-                    await conn.aclose()
-                    nursery.cancel_scope.cancel()
+            try:
+                await self._handler(conn)
+            finally:
+                conn.close(CloseCode.NORMAL)
+                await conn.aclose()
         finally:
             self._connections.discard(conn)
             if not self._connections:

@@ -11,6 +11,11 @@ Outbound queue policy (per connection): ephemeral frames (typing, presence) are 
 when nothing is queued, otherwise dropped and counted; durable frames queue up to
 ``MAX_QUEUED_BYTES``, beyond which the client is closed with 4008 (slow consumer) and
 recovers with ``join since``.
+
+An idle connection holds no task of its own besides its reader: the writer task is started
+(in the listener's nursery) only while bytes are queued, and the close timeout is a timer
+on the node's shared :class:`~realtime._timers.Timers`. A close the server starts that the
+peer does not answer within ``CLOSE_TIMEOUT`` closes the socket, which ends the reader.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from dataclasses import dataclass
 
 import structlog
 import trio
-from wsproto import ConnectionType, WSConnection
+from wsproto import ConnectionType
+from wsproto.connection import Connection
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -37,7 +43,10 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+from wsproto.handshake import H11Handshake
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+
+from ._timers import Timer, Timers
 
 log = structlog.get_logger("realtime.ws")
 
@@ -112,39 +121,65 @@ def frame(payload: bytes | str) -> bytes:
 class WsConnection:
     """One accepted WebSocket. Not shared between tasks except through its methods."""
 
+    __slots__ = (
+        "_closed",
+        "_closing_timer",
+        "_fd",
+        "_part_bytes",
+        "_parts",
+        "_pending",
+        "_queue",
+        "_queued",
+        "_stream",
+        "_writing",
+        "_ws",
+        "background",
+        "close_code",
+        "close_reason",
+        "context",
+        "dropped",
+        "last_pong",
+        "max_message",
+        "remote",
+        "state",
+        "subprotocol",
+        "timers",
+    )
+
     def __init__(
         self,
         stream: trio.SocketStream,
-        ws: WSConnection,
+        ws: Connection,
         handshake: Handshake,
         subprotocol: str | None,
         *,
         max_message: int,
+        background: trio.Nursery,
+        timers: Timers,
         context: object = None,
     ) -> None:
         self.context = context
+        self.background = background  # short tasks of this connection (the writer) run here
+        self.timers = timers
         self._stream = stream
         self._fd = stream.socket.fileno()
         self._ws = ws
-        self.handshake = handshake
+        self.remote = handshake.remote  # the rest of the request is not kept
         self.subprotocol = subprotocol
         self.max_message = max_message
         self.state = State.OPEN
         self.close_code: int | None = None
         self.close_reason = ""
-        self._queue: deque[bytes | memoryview] = deque()
+        self._queue: deque[bytes | memoryview] | None = None  # made when first needed
         self._queued = 0
-        self._wake_writer = trio.Event()
-        self._closed = trio.Event()
+        self._writing = False
+        self._closed: trio.Event | None = None
+        self._closing_timer: Timer | None = None
         self._pending: list[bytes | str] = []
         self._parts: list[bytes | str] = []
         self._part_bytes = 0
         self.dropped = 0
         self.last_pong = trio.current_time()
-
-    @property
-    def remote(self) -> str:
-        return self.handshake.remote
 
     # -- writing --------------------------------------------------------------------------
 
@@ -170,6 +205,8 @@ class WsConnection:
         """Write now if nothing is queued and the kernel takes it; queue the rest."""
         if self._queue:
             return self._enqueue(data, limited)
+        if self.state is State.CLOSED:
+            return False
         try:
             written = os.write(self._fd, data)
         except BlockingIOError:
@@ -186,52 +223,73 @@ class WsConnection:
             log.warning("ws_slow_consumer", remote=self.remote, queued=self._queued)
             self.close(SLOW_CONSUMER, "slow consumer")
             return False
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(data)
         self._queued += len(data)
-        self._wake_writer.set()
+        if not self._writing:
+            self._writing = True
+            self.background.start_soon(self._run_writer)
         return True
 
-    async def run_writer(self) -> None:
-        """Write what the fast path could not, until the connection closes."""
-        while True:
-            while self._queue:
-                chunk = self._queue[0]
+    async def _run_writer(self) -> None:
+        """Write what the fast path could not; ends when the queue is empty."""
+        queue = self._queue
+        assert queue is not None
+        try:
+            while queue:
+                chunk = queue[0]
                 try:
                     await self._stream.send_all(chunk)
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     self._abort()
                     return
-                self._queue.popleft()
-                self._queued -= len(chunk)
-            if self.state is State.CLOSED:
-                return
-            self._wake_writer = trio.Event()
-            await self._wake_writer.wait()
+                if queue:  # _abort may have cleared it meanwhile
+                    queue.popleft()
+                    self._queued -= len(chunk)
+        finally:
+            self._writing = False
 
     def ping(self, payload: bytes = b"hb") -> None:
         if self.state is State.OPEN:
             self._send_control(self._ws.send(Ping(payload=payload)))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake (idempotent). ``wait_closed`` waits for its end."""
+        """Start the closing handshake (idempotent). A peer that does not answer within
+        ``CLOSE_TIMEOUT`` has its socket closed, which ends :meth:`receive`."""
         if self.state is not State.OPEN:
             return
         self.state = State.CLOSING
         self.close_code, self.close_reason = code, reason
         with contextlib.suppress(LocalProtocolError):
             self._send_control(self._ws.send(CloseConnection(code=code, reason=reason[:120])))
-        self._wake_writer.set()
+        self._closing_timer = self.timers.call_after(CLOSE_TIMEOUT, self._close_unanswered)
+
+    def _close_unanswered(self) -> None:
+        if self.state is State.CLOSING:
+            log.info("ws_close_unanswered", remote=self.remote, code=self.close_code)
+            self._abort()
 
     def _abort(self) -> None:
+        """The connection is over: drop what is queued, close the socket, wake the reader."""
         if self.close_code is None:
             self.close_code = 1006
         self.state = State.CLOSED
-        self._queue.clear()
+        if self._queue:
+            self._queue.clear()
         self._queued = 0
-        self._wake_writer.set()
-        self._closed.set()
+        if self._closing_timer is not None:
+            self._closing_timer.cancel()
+        with contextlib.suppress(OSError):
+            self._stream.socket.close()  # wakes a task blocked reading or writing it
+        if self._closed is not None:
+            self._closed.set()
 
     async def wait_closed(self) -> None:
+        if self.state is State.CLOSED:
+            return
+        if self._closed is None:
+            self._closed = trio.Event()
         await self._closed.wait()
 
     # -- reading --------------------------------------------------------------------------
@@ -283,9 +341,15 @@ class WsConnection:
                     self.close_code, self.close_reason = event.code, event.reason or ""
                     self.state = State.CLOSING
                     self._send_control(self._ws.send(event.response()))
-                self.state = State.CLOSED
-                self._wake_writer.set()
-                self._closed.set()
+                self._finish_close()
+
+    def _finish_close(self) -> None:
+        """The closing handshake is complete; the socket is closed by :meth:`aclose`."""
+        self.state = State.CLOSED
+        if self._closing_timer is not None:
+            self._closing_timer.cancel()
+        if self._closed is not None:
+            self._closed.set()
 
     async def aclose(self) -> None:
         """Finish closing within ``CLOSE_TIMEOUT`` and release the socket."""
@@ -296,9 +360,8 @@ class WsConnection:
                     await self.receive()
                 except (ConnectionClosed, MessageTooBig):
                     break
-        self.state = State.CLOSED
-        self._closed.set()
-        self._wake_writer.set()
+        if self.state is not State.CLOSED:
+            self._finish_close()
         with trio.move_on_after(1) as scope:
             scope.shield = True
             await self._stream.aclose()
@@ -308,14 +371,20 @@ Decide = Callable[[Handshake], Awaitable[Admission | Rejection]]
 
 
 async def accept_websocket(
-    stream: trio.SocketStream, decide: Decide, *, max_message: int
+    stream: trio.SocketStream,
+    decide: Decide,
+    *,
+    max_message: int,
+    background: trio.Nursery,
+    timers: Timers,
 ) -> WsConnection | None:
     """Read the upgrade request and let ``decide(handshake)`` accept or refuse it.
 
     Returns the open connection, or None when the request was refused or broken (the
-    refusal is an HTTP response with the status and body of the :class:`Rejection`).
+    refusal is an HTTP response with the status and body of the :class:`Rejection`). The
+    connection keeps only wsproto's frame protocol; the HTTP handshake state is dropped.
     """
-    ws = WSConnection(ConnectionType.SERVER)
+    ws = H11Handshake(ConnectionType.SERVER)
     request: Request | None = None
     with trio.move_on_after(HANDSHAKE_TIMEOUT):
         while request is None:
@@ -351,8 +420,17 @@ async def accept_websocket(
         await stream.send_all(out)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         return None
+    connection = ws.connection
+    assert connection is not None  # accepted just above
     return WsConnection(
-        stream, ws, handshake, answer.subprotocol, max_message=max_message, context=answer.context
+        stream,
+        connection,
+        handshake,
+        answer.subprotocol,
+        max_message=max_message,
+        background=background,
+        timers=timers,
+        context=answer.context,
     )
 
 

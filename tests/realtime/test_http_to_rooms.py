@@ -80,11 +80,13 @@ async def test_conversation_messages_share_one_sequence_over_http_and_sockets(
                 assert posted.status_code == 201, posted.text
                 live = await a.expect(ServerChat)
                 assert (live.body, live.user_id) == ("over http", investor.id)
-                note = await a.expect(Notification)
                 await a.send(ClientChat(id="w", room=room, body="over ws", client_id="w1"))
                 ack = await a.expect(Ack, id="w")
         listed = await http.get(f"/api/conversations/{cid}/messages", headers=_auth(investor))
-    assert note.kind == "new_message"
+        notes = await http.get("/api/notifications", headers=_auth(creator))
+    # stored for the creator, but not pushed into the room that already shows the message
+    assert [n["kind"] for n in notes.json()["data"]] == ["new_message"]
+    assert not [m for m in a.seen + a.unclaimed if isinstance(m, Notification)]
     assert ack.seq == live.seq + 1
     bodies = [(m["seq"], m["body"]) for m in listed.json()["data"]]
     assert bodies == [(live.seq, "over http"), (ack.seq, "over ws")]
