@@ -14,6 +14,9 @@ export class ApiError extends Error {
 }
 
 export const session = { user: null, accessToken: null };
+// Set while signed in, so that an anonymous visit does not probe the session (two requests
+// counted against the /api/auth rate limit) before showing the sign-in form.
+const SIGNED_IN = "pitchey.signedIn";
 let refreshing = null;
 
 /** A fresh access token (single flight), or throws ApiError when the session is over. */
@@ -57,17 +60,22 @@ export async function login(portal, email, password) {
   const { data } = await call("POST", `/api/auth/${portal}/login`, { email, password }, { retry: false });
   session.user = data.user;
   session.accessToken = data.accessToken;
+  localStorage.setItem(SIGNED_IN, "1");
   return data.user;
 }
 
 /** Restore the session from the cookies; false when signed out. */
 export async function restore() {
+  if (!localStorage.getItem(SIGNED_IN)) return false;
   try {
     const { data } = await call("GET", "/api/auth/session");
     session.user = data.user;
     return true;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return false;
+    if (error instanceof ApiError && error.status === 401) {
+      localStorage.removeItem(SIGNED_IN);
+      return false;
+    }
     throw error;
   }
 }
@@ -76,4 +84,5 @@ export async function logout() {
   await call("POST", "/api/auth/logout", {}, { retry: false }).catch(() => {});
   session.user = null;
   session.accessToken = null;
+  localStorage.removeItem(SIGNED_IN);
 }

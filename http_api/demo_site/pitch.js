@@ -107,13 +107,15 @@ export class PitchView {
                     { id: `edit-${key}`, rows: "5", value: current });
     input.value = current;
     const notice = h("p.conflict", { role: "alert", hidden: true });
+    let base = this.version; // the edit is based on what the editor showed when it opened
     const save = async (event) => {
       event.preventDefault();
       const value = input.value;
       try {
-        const result = await this.client.updatePitch(this.room, this.version, { [key]: key === "title" ? value : value || null });
+        const fields = { [key]: key === "title" ? value : value || null };
+        const result = await this.client.updatePitch(this.room, base, fields);
         if (result.status === "conflict") {
-          this.version = result.version;
+          base = result.version; // saving again now replaces theirs, knowingly
           const theirs = result.fields[key];
           this.pitch[key] = theirs;
           notice.hidden = false;
