@@ -32,7 +32,8 @@ export class NdaPanel {
     if (status) {
       body.push(h("p.nda-status", { dataset: { status } }, h("strong", STATUS_TEXT[status])));
       if (status === "rejected" && nda.reason) body.push(h("p", `Reason: ${nda.reason}`));
-      if (status === "signed" && nda.validUntil) body.push(h("p.hint", `Valid until ${dateText(nda.validUntil)}.`));
+      const until = nda.validUntil || nda.expiresAt;
+      if (status === "signed" && until) body.push(h("p.hint", `Valid until ${dateText(until)}.`));
     } else {
       body.push(h("p", "The budget, talent and financials of this pitch are shared under an NDA."));
     }

@@ -40,6 +40,8 @@ export class AuthError extends Error {
 }
 
 const TICK_MS = 1000;
+// A refresh answered with one of these ends the session; others (429, 5xx, network) do not.
+const refused = (status) => status >= 400 && status < 500 && status !== 429;
 // Chat errors worth sending again with the same clientId; any other error is final.
 const RETRYABLE_CHAT_ERRORS = new Set(["unavailable", "rate_limited", "not_joined", "internal"]);
 
@@ -283,7 +285,11 @@ export class PitcheyClient extends EventTarget {
           this.accessToken = token;
           return token;
         }, (error) => {
-          throw error instanceof AuthError ? error : new AuthError(String(error?.message || error));
+          // Refused (4xx): the session is over. Anything else (network): try again later.
+          if (error instanceof AuthError || refused(error?.status)) {
+            throw error instanceof AuthError ? error : new AuthError(String(error.message));
+          }
+          throw error;
         })
         .finally(() => { this._refreshing = null; });
     }
@@ -294,7 +300,8 @@ export class PitcheyClient extends EventTarget {
     const response = await this._fetch(`${this.baseUrl}/api/auth/refresh`, {
       method: "POST", credentials: "include", headers: { "Content-Type": "application/json" }, body: "{}",
     });
-    if (!response.ok) throw new AuthError(`refresh failed: ${response.status}`);
+    if (refused(response.status)) throw new AuthError(`refresh refused: ${response.status}`);
+    if (!response.ok) throw new RequestError("refresh", `refresh failed: ${response.status}`);
     return (await response.json()).data.accessToken;
   }
 
@@ -311,8 +318,11 @@ export class PitcheyClient extends EventTarget {
     }
     if (action === "reauth") {
       this._setState(State.CONNECTING);
-      this._freshToken().then(() => this._scheduleReconnect(code),
-                              (error) => this._unauthorized(error.message));
+      this._freshToken().then(
+        () => this._scheduleReconnect(code),
+        (error) => (error instanceof AuthError ? this._unauthorized(error.message)
+                                               : this._scheduleReconnect(code)),
+      );
       return;
     }
     this._scheduleReconnect(code);
