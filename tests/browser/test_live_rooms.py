@@ -138,9 +138,7 @@ def test_live_edits_show_to_everyone_and_a_stale_edit_shows_a_conflict(pages) ->
 
     second.locator("#edit-logline").fill("Edited in the second window.")
     second.get_by_role("button", name="Save").click()
-    conflict = second.locator(".conflict")
-    conflict.wait_for()
-    assert "Edited in the first window." in conflict.text_content()
+    second.locator(".conflict", has_text="Edited in the first window.").wait_for()
     pages.shot(second, "edit-conflict")
 
     second.get_by_role("button", name="Save").click()  # knowingly replace theirs
