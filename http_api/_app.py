@@ -24,6 +24,8 @@ from . import (
     _nda_routes,
     _notification_routes,
     _pitch_routes,
+    _room_history_routes,
+    _static,
     _user_routes,
 )
 from ._context import AppDeps
@@ -69,6 +71,8 @@ def create_app(deps: AppDeps) -> QuartTrio:
         _nda_routes,
         _conversation_routes,
         _notification_routes,
+        _room_history_routes,
+        _static,
     ):
         app.register_blueprint(module.blueprint)
     app.before_request(_start_request)

@@ -5,7 +5,8 @@
     every other /api/*    per user, else per IP; also /openapi.json and /docs
 
 Allowed requests carry ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (seconds);
-refused ones are 429 with ``Retry-After``. Health and readiness probes are never limited.
+refused ones are 429 with ``Retry-After``. Health and readiness probes are never limited,
+nor are the demo page and static files (``/``, ``/static/*``: a page load fetches dozens).
 While Redis cannot be reached the limits fail open (logged): an outage of the limiter
 should not become an outage of the API.
 """
@@ -35,6 +36,8 @@ async def limit_request() -> None:
     limits = deps().rate_limits
     path = request.path
     if not limits.enabled or request.method == "OPTIONS" or path in _UNLIMITED:
+        return
+    if path == "/" or path.startswith("/static/"):
         return
     user_id = claimed_user_id()
     who = f"user:{user_id}" if user_id is not None else f"ip:{client_ip()}"
