@@ -57,7 +57,7 @@ def relay(hub: Hub, event: DomainEvent) -> None:
             if notice["kind"] == "new_message" and conversation is not None
             else None
         )
-        _to_user(hub, int(data["userId"]), _notification(notice), unless_in=in_room)
+        _to_user(hub, int(data["userId"]), notification_message(notice), unless_in=in_room)
     elif event.kind == "nda_changed":
         status = NdaStatus(
             pitch_id=int(data["pitchId"]), nda_id=int(data["ndaId"]), status=data["status"]
@@ -69,7 +69,8 @@ def relay(hub: Hub, event: DomainEvent) -> None:
             _kick(hub, pitch_room(int(data["pitchId"])), int(data["requesterId"]), reason)
 
 
-def _notification(n: dict[str, Any]) -> Notification:
+def notification_message(n: dict[str, Any]) -> Notification:
+    """The ``notification`` message for a notification as events carry it."""
     return Notification(
         id=n["id"],
         kind=n["kind"],

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from protocol import Notification
 from storage import StorageError, unread_notifications
+
+from ._domain_relay import notification_message
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -34,13 +35,4 @@ async def send_missed_notifications(session: Session) -> None:
         log.warning("notification_backlog_failed", error=str(exc))
         return
     for n in missed:
-        session.reply(
-            Notification(
-                id=n.id,
-                kind=n.kind,
-                title=n.title,
-                body=n.body,
-                data=n.data,
-                created_at=int(n.created_at.timestamp() * 1000),
-            )
-        )
+        session.reply(notification_message(n.event_data()["notification"]))
