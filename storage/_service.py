@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 CHECK_TIMEOUT = 2.0
 CONNECT_DEADLINE = 30.0
+REDIS_MAX_CONNECTIONS = 64  # per node; the bus and domain events hold one each for good
+REDIS_POOL_WAIT = 5.0  # seconds a command may wait for a free connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +169,18 @@ async def open_storage(
     with collapse_single_error():
         async with trio_asyncio.open_loop() as loop:
             pool = await _create_pool(database_url, pool_size, connect_deadline, loop)
-            client = aioredis.Redis.from_url(
-                redis_url,
-                socket_connect_timeout=2.0,
-                socket_timeout=10.0,
-                health_check_interval=15,
-                retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=2),
+            # A blocking pool: past REDIS_MAX_CONNECTIONS commands in flight, callers wait
+            # (up to REDIS_POOL_WAIT s) for a connection instead of failing at once.
+            client = aioredis.Redis.from_pool(  # the client owns (and closes) the pool
+                aioredis.BlockingConnectionPool.from_url(
+                    redis_url,
+                    max_connections=REDIS_MAX_CONNECTIONS,
+                    timeout=REDIS_POOL_WAIT,
+                    socket_connect_timeout=2.0,
+                    socket_timeout=10.0,
+                    health_check_interval=15,
+                    retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=2),
+                )
             )
             try:
                 yield Storage(pool, client, key_prefix=key_prefix, loop=loop)

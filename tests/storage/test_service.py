@@ -98,3 +98,20 @@ async def test_errors_from_the_body_come_out_unwrapped(servers: Servers) -> None
     with pytest.raises(KeyError):
         async with open_storage(servers.database_url, servers.redis_url, pool_size=1):
             raise KeyError("mine")
+
+
+async def test_more_concurrent_redis_commands_than_connections_all_succeed(storage) -> None:
+    """Past the pool's size, commands wait for a connection instead of failing."""
+    from storage._service import REDIS_MAX_CONNECTIONS
+
+    key = storage.key("pool-test")
+    count = REDIS_MAX_CONNECTIONS * 4
+
+    async def slow_incr(client) -> int:
+        await client.blpop([key + ":never"], timeout=0.05)  # holds its connection 50 ms
+        return await client.incr(key)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(count):
+            nursery.start_soon(storage.redis, slow_incr)
+    assert int(await storage.redis(lambda client: client.get(key))) == count
