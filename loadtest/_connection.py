@@ -111,6 +111,8 @@ class Connection:
             except Dropped:
                 backoff = BACKOFF_MIN_S
                 await trio.sleep(self._resume_after)
+                # a planned drop: the reconnect is timed from when it starts
+                self._dropped_at = time.perf_counter()
                 continue
             except (ConnectionClosed, Recorded):
                 pass  # recorded where it happened

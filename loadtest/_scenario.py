@@ -185,6 +185,11 @@ class _Parser:
         duration = sum(s.duration for s in stages)
         storms = self.storms(raw.get("storms", []), duration)
         behaviours = self.behaviours(_table(raw, "", "behaviour"), users)
+        for role, behaviour in behaviours.items():
+            if "nda" in behaviour.http and rooms.nda_pitches == 0:
+                raise ScenarioError(
+                    f"behaviour.{role}.http_per_min.nda", "needs rooms.nda_pitches > 0"
+                )
         thresholds = raw.get("thresholds", [])
         if not isinstance(thresholds, list):
             raise ScenarioError("thresholds", "must be a list of strings")
