@@ -6,8 +6,14 @@ import random
 
 import pytest
 
-from loadtest import Histogram, ScenarioError, SequenceTracker, estimate_offset, evaluate
-from loadtest import parse_threshold
+from loadtest import (
+    Histogram,
+    ScenarioError,
+    SequenceTracker,
+    estimate_offset,
+    evaluate,
+    parse_threshold,
+)
 
 
 def test_merged_histograms_equal_one_histogram_of_all_values() -> None:

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -91,14 +92,14 @@ async def test_ctrl_c_stops_the_run_and_still_writes_the_report(
     out = tmp_path / "out"
     command = [sys.executable, "-m", "loadtest", "run", str(scenario), "--out", str(out)]
     async with trio.open_nursery() as nursery:
-        proc = await nursery.start(
-            lambda task_status: trio.run_process(
-                command, check=False, capture_stdout=True, capture_stderr=True,
-                task_status=task_status,
-            )
-        )  # fmt: skip
+        run = partial(
+            trio.run_process, command, check=False, capture_stdout=True, capture_stderr=True
+        )
+        proc = await nursery.start(run)
         with trio.fail_after(40):
-            while not (out / "worker-0.log").exists():
+            for _ in range(200):  # the workers are started once the target answered
+                if (out / "worker-0.log").exists():
+                    break
                 await trio.sleep(0.2)
             await trio.sleep(6)  # set-up and a few seconds of load
             proc.send_signal(signal.SIGINT)
