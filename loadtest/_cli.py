@@ -26,6 +26,7 @@ from ._roster import build_roster
 from ._runner import Runner
 from ._scenario import Scenario, load_scenario, parse_scenario, shipped_scenarios
 from ._summary import format_summary
+from ._units import parse_duration
 
 EXIT_OK = 0
 EXIT_THRESHOLDS = 1
@@ -63,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="a node process on this machine to measure (CPU, memory); repeatable",
+    )
+    run.add_argument(
+        "--scale-time",
+        type=float,
+        metavar="FACTOR",
+        help="multiply every stage and storm time and run.max_duration (e.g. 0.25 for a "
+        "quick look at a long scenario)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress output")
     cmp = commands.add_parser("compare", help="compare two results.json files")
@@ -103,7 +111,17 @@ def apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
             raise ScenarioError("--target", "give HTTP_URL,WS_URL")
         raw["target"] = {**raw.get("target", {}), "http": [p[0] for p in pairs],
                          "ws": [p[1] for p in pairs]}  # fmt: skip
-    if args.workers is None and not args.target:
+    if args.scale_time is not None:
+        if not 0.01 <= args.scale_time <= 100:
+            raise ScenarioError("--scale-time", "must be between 0.01 and 100")
+        factor = args.scale_time
+        for stage in raw.get("stages", []):
+            stage["duration"] = parse_duration(stage["duration"]) * factor
+        for storm in raw.get("storms", []):
+            storm["at"] = parse_duration(storm["at"]) * factor
+        run = raw.setdefault("run", {})
+        run["max_duration"] = parse_duration(run.get("max_duration", 0)) * factor
+    if args.workers is None and not args.target and args.scale_time is None:
         return scenario
     return parse_scenario_dict(raw, scenario.source)
 

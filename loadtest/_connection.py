@@ -18,7 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import trio
-from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection, wrap_client_stream
+from trio_websocket import (
+    ConnectionClosed,
+    ConnectionRejected,
+    HandshakeError,
+    WebSocketConnection,
+    wrap_client_stream,
+)
 
 from protocol import (
     MAX_SERVER_FRAME_BYTES,
@@ -132,15 +138,20 @@ class Connection:
     async def _session(self) -> None:
         """One connection's life; its errors come out bare, not in an ExceptionGroup."""
         error: BaseException | None = None
-        async with trio.open_nursery() as nursery:
-            try:
-                await self._session_in(nursery)
-            except (
-                Dropped, Recorded, ConnectionClosed, OSError, HandshakeError, ProtocolError,
-                trio.TooSlowError,
-            ) as exc:  # fmt: skip
-                error = exc
-            nursery.cancel_scope.cancel()
+        try:
+            async with trio.open_nursery() as nursery:
+                try:
+                    await self._session_in(nursery)
+                except _SESSION_ERRORS as exc:
+                    error = exc
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            # trio-websocket's reader task runs in this nursery: a refused upgrade
+            # (ConnectionRejected) or a broken socket surfaces from there
+            matched, rest = group.split(_SESSION_ERRORS)
+            if rest is not None or matched is None:
+                raise
+            error = _first_leaf(matched)
         if error is not None:
             raise error
 
@@ -332,6 +343,22 @@ class Connection:
         return True
 
 
+_SESSION_ERRORS = (
+    Dropped,
+    Recorded,
+    ConnectionClosed,
+    OSError,
+    HandshakeError,
+    ProtocolError,
+    trio.TooSlowError,
+)
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 def room_names(ids: list[int]) -> list[str]:
     return [pitch_room(i) for i in ids]
 
@@ -339,6 +366,8 @@ def room_names(ids: list[int]) -> list[str]:
 def _kind(exc: BaseException) -> str:
     if isinstance(exc, trio.TooSlowError):
         return "connect.timeout"
+    if isinstance(exc, ConnectionRejected):
+        return f"connect.rejected.{exc.status_code}"
     if isinstance(exc, HandshakeError):
         return "connect.handshake"
     if isinstance(exc, ConnectionClosed):

@@ -31,6 +31,10 @@ def build_results(outcome: Any) -> dict[str, Any]:
     timeline = agg.timeline
     for point in timeline:
         point.update(agg.server_samples.get(point["t"] - 1, {}))
+    peak_connections = max((p["connections"] for p in timeline), default=0)
+    if peak_connections and "rss_mb_max" in server and "rss_mb_start" in server:
+        grown = server["rss_mb_max"] - server["rss_mb_start"]
+        server["rss_kib_per_connection"] = round(grown * 1024 / peak_connections, 1)
     return {
         "format": FORMAT,
         "scenario": {
@@ -53,6 +57,7 @@ def build_results(outcome: Any) -> dict[str, Any]:
             "peak": sc.peak_users,
             "accounts_failed": outcome.accounts_failed,
         },
+        "connections_peak": peak_connections,
         "rooms": len(outcome.rooms),
         "machine": {
             "host": platform.node(),

@@ -178,6 +178,7 @@ class Runner:
         self.outcome.started_at = time.time()
         self._start_perf = time.perf_counter()
         cpu_before = self._server_cpu()
+        self._server_rss("rss_mb_start")
         workers_before = self._worker_cpu()
         nursery.start_soon(self._sample, self._start_perf)
         with trio.move_on_after(sc.duration + STOP_GRACE_S):
@@ -185,6 +186,7 @@ class Runner:
                 await done.wait()
         self.outcome.measured_s = min(sc.duration, time.perf_counter() - self._start_perf)
         self._account_cpu(cpu_before, workers_before)
+        self._server_rss("rss_mb_end")
         await self._finish_workers()
 
     async def _finish_workers(self) -> None:
@@ -326,6 +328,14 @@ class Runner:
             )
         self.outcome.harness["cpus"] = os.cpu_count()
 
+    def _server_rss(self, key: str) -> None:
+        try:
+            rss = sum(p.memory_info().rss for p in self.server) / 2**20
+        except psutil.Error:
+            return
+        if self.server:
+            self.outcome.server[key] = round(rss, 1)
+
     async def _sample(self, start: float) -> None:
         """Each second: the progress line, and the server's CPU and memory if watched."""
         last_cpu = self._server_cpu()
@@ -346,7 +356,6 @@ class Runner:
                     figures["server_rss_mb"] = round(rss, 1)
                     rss_max = max(rss_max, rss)
                     self.outcome.server["rss_mb_max"] = round(rss_max, 1)
-                    self.outcome.server.setdefault("rss_mb_start", round(rss, 1))
                 except psutil.Error:
                     pass
             if figures:
