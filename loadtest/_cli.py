@@ -171,10 +171,10 @@ def _run(args: argparse.Namespace) -> int:
     (out / "report.html").write_text(render_html(results))
     print(format_summary(results))
     print(f"\nresults: {out / 'results.json'}\nreport:  {out / 'report.html'}")
-    if outcome.setup_failed:
-        return EXIT_SETUP
     if outcome.interrupted:
         return EXIT_INTERRUPTED
+    if outcome.setup_failed:
+        return EXIT_SETUP
     return EXIT_OK if results["passed"] else EXIT_THRESHOLDS
 
 

@@ -158,7 +158,9 @@ class Runner:
         with trio.move_on_after(sc.run.setup_timeout + 10) as setup_scope:
             await self._all_accounts.wait()
         if setup_scope.cancelled_caught or self._stopping:
-            self.outcome.setup_failed = "accounts were not ready in time"
+            self.outcome.setup_failed = (
+                "interrupted during set-up" if self._stopping else "accounts were not ready in time"
+            )
             await self._finish_workers()
             return
         try:
@@ -176,6 +178,7 @@ class Runner:
             )
         await trio.sleep(max(0.0, (start_ns - time.time_ns()) / 1e9))
         self.outcome.started_at = time.time()
+        self.progress.note("load started")
         self._start_perf = time.perf_counter()
         cpu_before = self._server_cpu()
         self._server_rss("rss_mb_start")

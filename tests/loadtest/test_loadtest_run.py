@@ -91,19 +91,19 @@ async def test_ctrl_c_stops_the_run_and_still_writes_the_report(
     scenario.write_text(scenario_text(node, hold="40s", source="127.12.0.0/28"))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "loadtest", "run", str(scenario), "--out", str(out)]
-    async with trio.open_nursery() as nursery:
-        run = partial(
-            trio.run_process, command, check=False, capture_stdout=True, capture_stderr=True
-        )
-        proc = await nursery.start(run)
-        with trio.fail_after(40):
-            for _ in range(200):  # the workers are started once the target answered
-                if (out / "worker-0.log").exists():
-                    break
-                await trio.sleep(0.2)
-            await trio.sleep(6)  # set-up and a few seconds of load
-            proc.send_signal(signal.SIGINT)
-            await proc.wait()
+    log = tmp_path / "stderr.txt"
+    with log.open("wb") as stderr:
+        async with trio.open_nursery() as nursery:
+            run = partial(trio.run_process, command, check=False, stdout=stderr, stderr=stderr)
+            proc = await nursery.start(run)
+            with trio.fail_after(60):
+                for _ in range(500):  # wait for the stages to begin, then for some load
+                    if b"load started" in log.read_bytes():
+                        break
+                    await trio.sleep(0.1)
+                await trio.sleep(3)
+                proc.send_signal(signal.SIGINT)
+                await proc.wait()
     assert proc.returncode == 130
     results = load_results(out / "results.json")
     assert results["interrupted"] is True
