@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="multiply every stage and storm time and run.max_duration (e.g. 0.25 for a "
         "quick look at a long scenario)",
     )
+    run.add_argument(
+        "--scale-users",
+        type=float,
+        metavar="FACTOR",
+        help="multiply every role's user count and every stage's users (e.g. 0.25)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress output")
     cmp = commands.add_parser("compare", help="compare two results.json files")
     cmp.add_argument("a")
@@ -121,7 +127,23 @@ def apply_overrides(scenario: Scenario, args: argparse.Namespace) -> Scenario:
             storm["at"] = parse_duration(storm["at"]) * factor
         run = raw.setdefault("run", {})
         run["max_duration"] = parse_duration(run.get("max_duration", 0)) * factor
-    if args.workers is None and not args.target and args.scale_time is None:
+    if args.scale_users is not None:
+        if not 0.001 <= args.scale_users <= 100:
+            raise ScenarioError("--scale-users", "must be between 0.001 and 100")
+        users = raw.get("users", {})
+        for role, count in users.items():
+            if isinstance(count, int) and count:
+                users[role] = max(1, round(count * args.scale_users))
+        roster = sum(v for v in users.values() if isinstance(v, int))
+        for stage in raw.get("stages", []):
+            if isinstance(stage.get("users"), int):
+                stage["users"] = min(roster, round(stage["users"] * args.scale_users))
+    if (
+        args.workers is None
+        and not args.target
+        and args.scale_time is None
+        and args.scale_users is None
+    ):
         return scenario
     return parse_scenario_dict(raw, scenario.source)
 

@@ -76,12 +76,14 @@ class Context:
         clock: ReferenceClock,
         room_ids: list[int],
         connect_timeout: float,
+        ws_auth: str = "ticket",
     ) -> None:
         self.api = api
         self.recorder = recorder
         self.clock = clock
         self.room_ids = room_ids
         self.connect_timeout = connect_timeout
+        self.ws_auth = ws_auth
         self.server_offsets: list[tuple[int, int, int]] = []  # clock probes from welcome
 
 
@@ -157,55 +159,58 @@ class Connection:
 
     async def _session_in(self, nursery: trio.Nursery) -> None:
         rec = self.ctx.recorder
-        if True:
-            connect_started = time.perf_counter()
-            with trio.fail_after(self.ctx.connect_timeout):
-                token = await self.account.fresh_token(self.ctx.api)
+        connect_started = time.perf_counter()
+        rec.count("ws.operations")
+        with trio.fail_after(self.ctx.connect_timeout):
+            token = await self.account.fresh_token(self.ctx.api)
+            if self.ctx.ws_auth == "ticket":
                 reply = await self.ctx.api.call(
                     "ws_token", "GET", self.account.base, "/api/ws/token",
                     source=self.account.user.source, token=token,
                 )  # fmt: skip
                 if not reply.ok:
                     raise OSError(f"no ticket ({reply.status})")
-                rec.count("ws.operations")
-                sent_ns = time.time_ns()
-                ws, stream = await self._open(nursery, reply.data["token"])
-                welcome = decode_server(await ws.get_message(), MSGPACK)
-            if not isinstance(welcome, Welcome):
-                await stream.aclose()
-                raise OSError(f"first frame was {type(welcome).__name__}, not welcome")
-            self.ctx.server_offsets.append(
-                (sent_ns, welcome.server_time * 1_000_000, time.time_ns())
-            )
-            rec.observe_ms("ws.connect", (time.perf_counter() - connect_started) * 1000)
-            rec.count("ws.connects")
-            rec.connections += 1
-            self.ws = ws
-            drop_scope = trio.CancelScope()
-            self._drop = drop_scope
-            try:
-                with drop_scope:
-                    await self._joined_session(ws)
-                if drop_scope.cancelled_caught:
-                    self._dropped_at = time.perf_counter()
-                    rec.count("ws.drops")
-                    await stream.aclose()  # abrupt: no close frame, as a network loss
-                    raise Dropped
-            finally:
-                rec.connections -= 1
-                self.ws = None
-                self._drop = None
-                if self.ready.is_set():
-                    self.ready = trio.Event()
-                if self.pending:
-                    rec.count("ws.unacked", len(self.pending))
-                    self.pending.clear()
-                with trio.move_on_after(2) as cleanup:
-                    cleanup.shield = True
-                    with contextlib.suppress(Exception):
-                        await ws.aclose()
+                credential = f"ticket={reply.data['token']}"
+            else:
+                credential = f"token={token}"
+            sent_ns = time.time_ns()
+            ws, stream = await self._open(nursery, credential)
+            welcome = decode_server(await ws.get_message(), MSGPACK)
+        if not isinstance(welcome, Welcome):
+            await stream.aclose()
+            raise OSError(f"first frame was {type(welcome).__name__}, not welcome")
+        self.ctx.server_offsets.append((sent_ns, welcome.server_time * 1_000_000, time.time_ns()))
+        rec.observe_ms("ws.connect", (time.perf_counter() - connect_started) * 1000)
+        rec.count("ws.connects")
+        rec.connections += 1
+        self.ws = ws
+        drop_scope = trio.CancelScope()
+        self._drop = drop_scope
+        try:
+            with drop_scope:
+                await self._joined_session(ws)
+            if drop_scope.cancelled_caught:
+                self._dropped_at = time.perf_counter()
+                rec.count("ws.drops")
+                await stream.aclose()  # abrupt: no close frame, as a network loss
+                raise Dropped
+        finally:
+            rec.connections -= 1
+            self.ws = None
+            self._drop = None
+            if self.ready.is_set():
+                self.ready = trio.Event()
+            if self.pending:
+                rec.count("ws.unacked", len(self.pending))
+                self.pending.clear()
+            with trio.move_on_after(2) as cleanup:
+                cleanup.shield = True
+                with contextlib.suppress(Exception):
+                    await ws.aclose()
 
-    async def _open(self, nursery: trio.Nursery, ticket: str) -> tuple[WebSocketConnection, Any]:
+    async def _open(
+        self, nursery: trio.Nursery, credential: str
+    ) -> tuple[WebSocketConnection, Any]:
         parts = urlsplit(self.ws_url)
         secure = parts.scheme == "wss"
         port = parts.port or (443 if secure else 80)
@@ -216,7 +221,7 @@ class Connection:
             stream = trio.SSLStream(
                 stream, ssl.create_default_context(), server_hostname=parts.hostname
             )
-        resource = f"{parts.path or '/'}?ticket={ticket}"
+        resource = f"{parts.path or '/'}?{credential}"
         ws = await wrap_client_stream(
             nursery,
             stream,

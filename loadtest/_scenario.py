@@ -96,6 +96,7 @@ class RunOptions:
     http_timeout: float
     setup_concurrency: int  # accounts created or logged in at once per worker
     seed: int
+    ws_auth: str  # "ticket" (GET /api/ws/token, as browsers) or "token" (?token=, as tools)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,7 @@ class _Parser:
             table,
             "run",
             {"workers", "max_duration", "setup_timeout", "connect_timeout", "http_timeout",
-             "setup_concurrency", "seed"},
+             "setup_concurrency", "seed", "ws_auth"},
         )  # fmt: skip
         return RunOptions(
             workers=_int(table, "run", "workers", 2, 1, MAX_WORKERS),
@@ -265,6 +266,7 @@ class _Parser:
             http_timeout=_duration(table, "run", "http_timeout", "10s", 0.1, 120.0),
             setup_concurrency=_int(table, "run", "setup_concurrency", 8, 1, 256),
             seed=_int(table, "run", "seed", 1, 0, 2**31),
+            ws_auth=_choice(table, "run", "ws_auth", "ticket", ("ticket", "token")),
         )
 
     def stages(self, raw: Any, roster: int, max_duration: float) -> tuple[Stage, ...]:
@@ -407,6 +409,17 @@ def _int(
         raise ScenarioError(_path(where, key), f"must be a whole number, not {value!r}")
     if not low <= value <= high:
         raise ScenarioError(_path(where, key), f"must be between {low} and {high}, not {value}")
+    return value
+
+
+def _choice(
+    raw: dict[str, Any], where: str, key: str, default: str, allowed: tuple[str, ...]
+) -> str:
+    value = raw.get(key, default)
+    if value not in allowed:
+        raise ScenarioError(
+            _path(where, key), f"must be one of {', '.join(allowed)}, not {value!r}"
+        )
     return value
 
 

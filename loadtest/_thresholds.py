@@ -151,7 +151,9 @@ def measure(threshold: Threshold, metrics: Mapping[str, Any], duration_s: float)
     if threshold.stat == "rate":
         return count / duration_s if duration_s > 0 else None
     total = float((metrics.get(DENOMINATORS[threshold.metric]) or {}).get("count", 0))
-    return count / total if total else 0.0
+    if not total:
+        return float("inf") if count else 0.0  # errors with no operations: all failed
+    return count / total
 
 
 def evaluate(

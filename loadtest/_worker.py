@@ -120,7 +120,12 @@ class Worker:
             await self.send({"type": "snapshot", "index": -1, **self.recorder.snapshot()})
             start_local = trio.current_time() + (rooms_msg["start_ns"] - self.clock.now_ns()) / 1e9
             ctx = Context(
-                api, self.recorder, self.clock, rooms_msg["rooms"], scenario.run.connect_timeout
+                api,
+                self.recorder,
+                self.clock,
+                rooms_msg["rooms"],
+                scenario.run.connect_timeout,
+                scenario.run.ws_auth,
             )
             self._ctx = ctx
             await trio.sleep_until(start_local)
