@@ -161,6 +161,6 @@ async def _receive_batch(pubsub: Any) -> list[tuple[bytes, bytes]]:
 
 
 async def _resubscribe(pubsub: Any, channels: list[bytes]) -> None:
-    await pubsub.reset()
+    await pubsub.aclose()  # drops the connection and the subscriptions; reusable after
     if channels:
         await pubsub.subscribe(*channels)
