@@ -6,10 +6,13 @@ announces ``member_left`` for the dead node's members who are not present throug
 node. With the default 10 s lease a killed node's members are announced gone within
 ``ttl + ttl/3`` ≈ 13.3 s (plus one script call).
 
-If the lease was lost (Redis unreachable for longer than the lease, or the process paused),
-the keeper takes a new lease and the hub has every room record its members under it; the
-old one is reaped like any dead lease. While Redis is unreachable it retries every
-``RETRY`` seconds, so the lease is back within a second or so of Redis.
+While Redis is unreachable the keeper retries every ``RETRY`` seconds, so the lease is
+back within a second or so of Redis; an expired lease that no reaper has claimed yet is
+simply renewed. After such an outage the keeper does not reap for one lease period: the
+other nodes were probably cut off too and need a moment to renew theirs (reaping them at
+once would announce all their members gone and back). If the lease was lost (claimed by a
+reaper), the keeper takes a new lease and the hub has every room record its members under
+it.
 
 ``clock`` (milliseconds) defaults to Redis's own clock; tests pass one driven by trio's
 clock to run expiry on virtual time.
@@ -52,6 +55,7 @@ class NodeLeaseKeeper:
         self.healthy = False
         self.reaped: list[tuple[str, int]] = []  # (lease, events), for logs and tests
         self._first = True
+        self._reap_from = 0.0  # trio time from which this keeper may reap
 
     @property
     def interval(self) -> float:
@@ -77,13 +81,18 @@ class NodeLeaseKeeper:
                 ttl_ms=self.ttl_ms,
                 record=self._record(),
                 first=self._first,
+                reap=trio.current_time() >= self._reap_from,
                 now_ms=self.clock() if self.clock else None,
             )
         except StorageError as exc:
             if self.healthy:
                 log.warning("lease_renewal_failed", lease=lease, error=str(exc))
+            if self.healthy or not self._first:
+                self._reap_from = float("inf")  # set for real once Redis answers again
             self.healthy = False
             return False
+        if self._reap_from == float("inf"):
+            self._reap_from = trio.current_time() + self.ttl_ms / 1000
         self._first = False
         self.healthy = True
         for dead, events in reaped:

@@ -5,11 +5,12 @@ lease's expiry (milliseconds). The node renews it every few seconds together wit
 record (connections, rooms) for ``GET /api/admin/nodes``. Room presence is recorded under
 the lease (see ``_presence``), and the lease lists the rooms it has presence in.
 
-A lease whose expiry has passed is dead: renewing it fails (the node must take a new lease
-and record its presence again), and any node's reaper may claim it, purge its presence
+A lease whose expiry has passed is dead: any node's reaper may claim it, purge its presence
 from each of its rooms (announcing ``member_left`` for users present through no other
 lease) and delete it. A claim is a short lock, so a reaper that dies mid-way leaves the
-lease to the next one.
+lease to the next one. Its node may still renew it until a reaper has claimed it (nothing
+was announced yet); after that, renewing fails and the node must take a new lease and
+record its presence again.
 
 Time is Redis's own clock (``TIME``) unless the caller passes ``now_ms`` (tests on a
 virtual clock), so nodes with skewed clocks still agree on what has expired.
@@ -44,13 +45,15 @@ if not now then
 end
 """
 
-# KEYS: expiry, info. ARGV: now ('' = Redis TIME), lease, ttl ms, record, first ('1'/'0').
-# Returns 1 if the lease is held (renewed), 0 if it had expired or was reaped.
+# KEYS: expiry, info, claim. ARGV: now ('' = Redis TIME), lease, ttl ms, record, first.
+# Returns 1 if the lease is held (renewed), 0 if a reaper has claimed or removed it.
 _RENEW = (
     _NOW
     + """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
-if ARGV[5] ~= '1' and ((not score) or tonumber(score) < now) then return 0 end
+if ARGV[5] ~= '1' then
+  if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+  if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
 return 1
@@ -133,16 +136,18 @@ async def lease_tick(
     ttl_ms: int,
     record: dict[str, Any],
     first: bool = False,
+    reap: bool = True,
     now_ms: int | None = None,
 ) -> tuple[bool, list[tuple[str, int]]]:
     """One round of a node's lease keeper, in one bridge crossing: extend ``lease`` to
-    now + ``ttl_ms`` storing its record (``first`` creates it), then reap expired leases
-    (see :func:`reap_expired_leases`). Returns (held, reaped); ``held`` is False when the
-    lease had already expired: the caller must take a new one and record presence again."""
+    now + ``ttl_ms`` storing its record (``first`` creates it), then, if ``reap``, reap
+    expired leases (see :func:`reap_expired_leases`). Returns (held, reaped); ``held`` is
+    False when a reaper got to the lease first: the caller must take a new one and record
+    its presence again."""
 
     async def run() -> tuple[bool, list[tuple[str, int]]]:
         held = await _renew_aio(storage, lease, ttl_ms, record, first, now_ms)
-        return held, await _reap_aio(storage, lease, now_ms)
+        return held, (await _reap_aio(storage, lease, now_ms) if reap else [])
 
     return await storage.run_aio(run)
 
@@ -156,7 +161,7 @@ async def _renew_aio(
     now_ms: int | None,
 ) -> bool:
     result = await storage.script(_RENEW)(
-        keys=[_key(storage, "expiry"), _key(storage, "info")],
+        keys=[_key(storage, "expiry"), _key(storage, "info"), _key(storage, "reaping", lease)],
         args=[_now(now_ms), lease, ttl_ms, msgpack.packb(record), "1" if first else "0"],
     )
     return bool(result)

@@ -133,6 +133,20 @@ def stop_nodes(nodes: list[NodeProcess]) -> None:
                 node.kill()
 
 
+def node_metrics(nodes: list[NodeProcess]) -> dict[str, list[str]]:
+    """A few of each live node's metrics, for failure messages."""
+    wanted = ("pitchey_db_pool", "pitchey_room_mailbox", "pitchey_connections", "pitchey_bus_up")
+    found = {}
+    for node in nodes:
+        try:
+            text = httpx.get(f"{node.http}/metrics", timeout=2).text
+        except httpx.TransportError as exc:
+            found[node.name] = [repr(exc)]
+            continue
+        found[node.name] = [line for line in text.splitlines() if line.startswith(wanted)]
+    return found
+
+
 async def ready_status(node: NodeProcess) -> int | None:
     try:
         async with httpx.AsyncClient(timeout=2) as client:
@@ -141,7 +155,9 @@ async def ready_status(node: NodeProcess) -> int | None:
         return None
 
 
-async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> float:
+async def wait_for(
+    predicate: Callable[[], bool], within: float, what: str | Callable[[], str]
+) -> float:
     """Poll ``predicate`` every 20 ms (it watches other processes: nothing to wait on);
     return the seconds it took, fail after ``within``."""
     started = trio.current_time()
@@ -149,7 +165,9 @@ async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> f
         while not predicate():  # noqa: ASYNC110
             await trio.sleep(0.02)
         return trio.current_time() - started
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
+    raise AssertionError(
+        f"timed out after {within}s waiting for {what if isinstance(what, str) else what()}"
+    )
 
 
 @dataclass
@@ -290,6 +308,9 @@ class Member:
                     ClientChat(id=f"m-{cid[:12]}", room=self.room, body=body, client_id=cid)
                 )
 
+    def pending_ids(self) -> list[str]:
+        return list(self._pending)
+
     @property
     def unacked(self) -> int:
         return len(self._pending)
@@ -341,6 +362,5 @@ def node_env(database_url: str, redis_url: str, key_prefix: str, **extra: str) -
         "LOG_LEVEL": "warning",
         "NODE_LEASE_TTL_MS": "1500",
         "DRAIN_TIMEOUT": "10",
-        "DATABASE_POOL_SIZE": "4",
         **extra,
     }

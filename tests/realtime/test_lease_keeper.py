@@ -74,7 +74,7 @@ async def test_a_killed_nodes_lone_members_are_announced_gone_within_15_s(
     assert list((await room_snapshot(storage, room, count=1)).members) == [2]
 
 
-async def test_a_lost_lease_is_replaced(storage) -> None:
+async def test_a_lease_reaped_while_its_node_slept_is_replaced(storage) -> None:
     storage = storage.with_key_prefix(f"lease-test-{secrets.token_hex(4)}:")
     base = int(time.time() * 1000)
     skew = 0
@@ -82,11 +82,13 @@ async def test_a_lost_lease_is_replaced(storage) -> None:
     def clock() -> int:
         return base + skew + int(trio.current_time() * 1000)
 
-    keeper = _keeper(storage, "paused", clock)
-    first = keeper.hub.lease
-    assert await keeper.tick()
-    skew = DEFAULT_TTL_MS + 1  # the process slept through its lease
-    assert await keeper.tick()
-    assert keeper.hub.lease != first and keeper.hub.lease.startswith("paused/")
+    sleeper, other = _keeper(storage, "sleeper", clock), _keeper(storage, "other", clock)
+    first = sleeper.hub.lease
+    assert await sleeper.tick()
+    skew = DEFAULT_TTL_MS + 1  # the sleeper's process stopped for longer than its lease
+    assert await other.tick()
+    assert other.reaped == [(first, 0)]
+    assert await sleeper.tick()
+    assert sleeper.hub.lease != first and sleeper.hub.lease.startswith("sleeper/")
     live = {n.lease for n in await list_live_nodes(storage, now_ms=clock())}
-    assert live == {keeper.hub.lease}
+    assert live == {sleeper.hub.lease, other.hub.lease}

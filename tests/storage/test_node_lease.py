@@ -54,13 +54,18 @@ async def test_a_renewed_lease_is_live_and_listed_with_its_record(storage) -> No
     assert live[lease].expires_at == now + 9000 + TTL
 
 
-async def test_an_expired_lease_cannot_be_renewed(storage) -> None:
-    lease = _lease("late")
+async def test_an_expired_lease_is_renewed_until_a_reaper_claims_it(storage) -> None:
+    late, reaper = _lease("late"), _lease("reaper")
     now = _now()
-    await lease_tick(storage, lease, ttl_ms=TTL, record=_record("late"), first=True, now_ms=now)
-    held, _ = await lease_tick(
-        storage, lease, ttl_ms=TTL, record=_record("late"), now_ms=now + TTL + 1
+    await lease_tick(storage, late, ttl_ms=TTL, record=_record("late"), first=True, now_ms=now)
+    later = now + TTL + 1
+    held, _ = await lease_tick(storage, late, ttl_ms=TTL, record=_record("late"), now_ms=later)
+    assert held  # expired, but nobody had claimed it: nothing was announced
+    much_later = later + TTL + 1
+    await lease_tick(
+        storage, reaper, ttl_ms=TTL, record=_record("r"), first=True, now_ms=much_later
     )
+    held, _ = await lease_tick(storage, late, ttl_ms=TTL, record=_record("late"), now_ms=much_later)
     assert not held
 
 
