@@ -30,18 +30,16 @@ import trio
 
 from protocol import HISTORY_ON_JOIN, TYPING_TTL_MS, Codec, Joined, Kicked, Resync, encode
 from storage import (
-    Entering,
     RoomSnapshot,
     StorageError,
-    change_presence,
     decode_ephemeral,
     open_room_presence,
-    publish_ephemeral,
     read_history,
     room_snapshot,
 )
 
 from ._actor import ActorStopped, Mailbox, MailboxFull, Reply
+from ._room_presence import EphemeralOutbox, PresenceRecorder
 from ._ws_transport import frame
 
 if TYPE_CHECKING:
@@ -53,9 +51,6 @@ log = structlog.get_logger("realtime.room")
 MAILBOX_SIZE = 4096
 IDLE_STOP_SECONDS = 60.0
 TYPING_TTL = TYPING_TTL_MS / 1000
-EPHEMERAL_BUFFER = 256  # typing/presence events waiting to be published; beyond: dropped
-EPHEMERAL_BATCH = 64
-PRESENCE_RETRY_MAX = 2.0  # seconds between presence writes while Redis is away
 
 
 @dataclass(slots=True)
@@ -114,12 +109,8 @@ class Room:
         self.recent: deque[dict[str, Any]] = deque(maxlen=HISTORY_ON_JOIN)
         self.last_seq = 0
         self.suspect_gap = False
-        self.recorded: set[int] = set()  # users recorded under ``recorded_lease``
-        self.recorded_lease = ""
-        self._presence_wake = trio.Event()
-        self._ephemeral_send, self._ephemeral_receive = trio.open_memory_channel[dict](
-            EPHEMERAL_BUFFER
-        )
+        self.presence = PresenceRecorder(self)
+        self.outbox = EphemeralOutbox(self)
 
     # -- called by the bus (synchronously, from its task) ----------------------------------
 
@@ -138,11 +129,11 @@ class Room:
             self.suspect_gap = True
         except ActorStopped:
             pass
-        self._presence_wake.set()  # a write that failed during the outage: try it now
+        self.presence.wake()  # a write that failed during the outage: try it now
 
     def lease_changed(self) -> None:
         """The node took a new lease: record the local members under it."""
-        self._presence_wake.set()
+        self.presence.wake()
 
     # -- the actor loop ---------------------------------------------------------------------
 
@@ -153,11 +144,11 @@ class Room:
             snapshot = await open_room_presence(
                 self.hub.storage, self.name, lease, count=HISTORY_ON_JOIN
             )
-            self.recorded_lease = lease  # and nothing recorded: what was is purged
+            self.presence.opened(lease)
             self._apply(snapshot)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._presence_writer)
-                nursery.start_soon(self._ephemeral_publisher)
+                nursery.start_soon(self.presence.run)
+                nursery.start_soon(self.outbox.run)
                 task_status.started(self)
                 if restarts:
                     self._resync_local_members(restarts)
@@ -180,9 +171,9 @@ class Room:
             now = trio.current_time()
             if message is None:
                 self._expire_typing(now)
-                idle_for = now - idle_since if idle_since is not None else -1.0
-                if idle_for >= IDLE_STOP_SECONDS and not self.recorded:
-                    if self.hub.release_room(self):
+                if idle_since is not None and now >= idle_since + IDLE_STOP_SECONDS:
+                    # Not while Redis still lists members here (a presence write pending).
+                    if self.presence.clean and self.hub.release_room(self):
                         log.info("room_stopped_idle", room=self.name)
                         return
                     idle_since = now
@@ -300,7 +291,7 @@ class Room:
         if new_member:
             self.tabs[session.user_id] += 1
             if self.tabs[session.user_id] == 1:
-                self._presence_wake.set()
+                self.presence.wake()
         reply = Joined(
             room=self.name,
             seq=self.last_seq,
@@ -322,7 +313,7 @@ class Room:
             del self.tabs[user_id]
             if self.typing.pop(user_id, None) is not None:
                 self._typing_event(user_id, False, exclude=None)
-            self._presence_wake.set()
+            self.presence.wake()
 
     def _on_kick(self, user_id: int, reason: str) -> None:
         """Remove every local connection of ``user_id``, telling each why."""
@@ -355,43 +346,9 @@ class Room:
             session.forget_room(self.name)
         self.members.clear()
         self.tabs.clear()
+        self.presence.wake()  # they are no longer here until they join again
         if restarts:
             log.warning("room_restarted", room=self.name, restarts=restarts)
-
-    async def _presence_writer(self) -> None:
-        """Make the room's presence in Redis match its local members: one script call per
-        batch of changes, retried with backoff while Redis is away (enter and leave are
-        idempotent), so an outage delays announcements but loses none."""
-        backoff = 0.05
-        while True:
-            await self._presence_wake.wait()
-            self._presence_wake = trio.Event()
-            lease = self.hub.lease
-            if lease != self.recorded_lease:
-                self.recorded.clear()  # the old lease is reaped with what it held
-                self.recorded_lease = lease
-            local: dict[int, Session] = {}
-            for session in self.members:
-                local.setdefault(session.user_id, session)
-            entering = [
-                Entering(uid, s.user, s.presence)
-                for uid, s in local.items()
-                if uid not in self.recorded
-            ]
-            leaving = [uid for uid in self.recorded if uid not in local]
-            if not entering and not leaving:
-                continue
-            try:
-                await change_presence(self.hub.storage, self.name, lease, entering, leaving)
-            except StorageError as exc:
-                log.warning("room_presence_failed", room=self.name, error=str(exc))
-                self._presence_wake.set()
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, PRESENCE_RETRY_MAX)
-                continue
-            backoff = 0.05
-            self.recorded.update(e.user_id for e in entering)
-            self.recorded.difference_update(leaving)
 
     # -- ephemeral events -------------------------------------------------------------------
 
@@ -416,7 +373,7 @@ class Room:
     def _typing_event(self, user_id: int, typing: bool, exclude: Session | None) -> None:
         event = {"type": "typing", "room": self.name, "userId": user_id, "typing": typing}
         self._broadcast(event, durable=False, exclude_user=user_id if exclude else None)
-        self._publish_ephemeral(event)
+        self.outbox.publish(event)
 
     def _on_presence(self, session: Session) -> None:
         if session not in self.members:
@@ -429,7 +386,7 @@ class Room:
         }
         self.status[session.user_id] = session.presence
         self._broadcast(event, durable=False, exclude_user=session.user_id)
-        self._publish_ephemeral(event)
+        self.outbox.publish(event)
 
     def _on_remote_ephemeral(self, payload: bytes) -> None:
         """Typing or presence from another node (our own echo is skipped)."""
@@ -442,27 +399,6 @@ class Room:
             self._broadcast(event, durable=False, exclude_user=user_id)
         elif event["type"] == "typing":
             self._broadcast(event, durable=False, exclude_user=user_id if event["typing"] else None)
-
-    def _publish_ephemeral(self, event: dict[str, Any]) -> None:
-        try:
-            self._ephemeral_send.send_nowait(event)
-        except trio.WouldBlock:
-            self.hub.metrics.dropped_ephemeral += 1
-
-    async def _ephemeral_publisher(self) -> None:
-        """Publish typing/presence to the other nodes, in batches (one pipeline each)."""
-        async for event in self._ephemeral_receive:
-            batch = [event]
-            while len(batch) < EPHEMERAL_BATCH:
-                try:
-                    batch.append(self._ephemeral_receive.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            try:
-                await publish_ephemeral(self.hub.storage, self.name, self.hub.origin, batch)
-            except StorageError as exc:
-                self.hub.metrics.dropped_ephemeral += len(batch)
-                log.debug("room_ephemeral_unpublished", room=self.name, error=str(exc))
 
     # -- fan-out ----------------------------------------------------------------------------
 

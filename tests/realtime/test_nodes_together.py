@@ -55,7 +55,7 @@ async def _wait_recorded(node: RunningNode, room: str, user_id: int, present: bo
     hub = node.node.hub
     while True:  # the room's state has no event for it: poll
         actor = hub.rooms.get(room)
-        if actor is not None and (user_id in actor.recorded) == present:
+        if actor is not None and (user_id in actor.presence.recorded) == present:
             return
         await trio.sleep(0.02)
 
