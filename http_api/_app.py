@@ -16,11 +16,13 @@ from werkzeug.exceptions import HTTPException
 from storage import StorageUnavailable
 
 from . import (
+    _admin_routes,
     _auth_routes,
     _conversation_routes,
     _docs,
     _engagement_routes,
     _health,
+    _metrics,
     _nda_routes,
     _notification_routes,
     _pitch_routes,
@@ -73,8 +75,11 @@ def create_app(deps: AppDeps) -> QuartTrio:
         _notification_routes,
         _room_history_routes,
         _static,
+        _admin_routes,
+        _metrics,
     ):
         app.register_blueprint(module.blueprint)
+    _metrics.install_metrics(app, deps.metrics_registry, deps.node_id)
     app.before_request(_start_request)
     app.before_request(limit_request)
     app.after_request(_finish_request)

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry
 from quart import current_app
 
 from storage import Storage
@@ -34,6 +35,11 @@ class AppDeps:
     ws_port: Callable[[], int] | None = None
     rate_limits: RateLimits = RateLimits()
     list_cache_ttl: int = 30  # seconds the public list and browse pages are cached
+    # The node's Prometheus registry, served at /metrics (None: /metrics is 404).
+    metrics_registry: CollectorRegistry | None = None
+    # The node's own readiness beyond PostgreSQL and Redis: name -> problem, or None when
+    # fine (e.g. "bus": "reconnecting", "node": "draining"). /ready is 503 on any problem.
+    readiness: Callable[[], dict[str, str | None]] | None = None
 
 
 def deps() -> AppDeps:

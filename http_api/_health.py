@@ -1,8 +1,9 @@
 """Liveness and readiness.
 
 ``/health`` answers while the process runs. ``/ready`` answers 200 only when PostgreSQL and
-Redis both respond, listing each with its round-trip time; a load balancer stops sending
-traffic on 503. Both keep a top-level ``status`` for probes that only read that.
+Redis both respond, listing each with its round-trip time, and the node reports no problem
+of its own (its bus reconnecting to Redis, a drain under way); a load balancer stops
+sending traffic on 503. Both keep a top-level ``status`` for probes that only read that.
 """
 
 from __future__ import annotations
@@ -33,9 +34,18 @@ async def ready() -> tuple[dict[str, Any], int]:
         }
         for s in statuses
     }
-    if all(s.ok for s in statuses):
-        body = success({"status": "ready", "node": deps().node_id, "dependencies": dependencies})
+    check = deps().readiness
+    own = check() if check is not None else {}
+    checks = {n: {"status": "down" if p else "up", **_problem(p)} for n, p in own.items()}
+    if all(s.ok for s in statuses) and not any(own.values()):
+        data = {"status": "ready", "node": deps().node_id, "dependencies": dependencies}
+        body = success({**data, "checks": checks})
         return {"status": "ok", **body}, 200
-    down = ", ".join(s.name for s in statuses if not s.ok)
-    body = failure("not_ready", f"unavailable: {down}", {"dependencies": dependencies})
+    down = ", ".join([s.name for s in statuses if not s.ok] + [n for n, p in own.items() if p])
+    details = {"dependencies": dependencies, "checks": checks}
+    body = failure("not_ready", f"unavailable: {down}", details)
     return {"status": "unavailable", **body}, 503
+
+
+def _problem(problem: str | None) -> dict[str, str]:
+    return {"error": problem} if problem else {}

@@ -16,7 +16,7 @@ from werkzeug.routing.rules import Rule
 from ._schema import ErrorBody
 
 MAX_ID = 2**63 - 1
-_UNDOCUMENTED = ("health.", "docs.")
+_UNDOCUMENTED = ("health.", "docs.", "metrics.")
 _REF = "#/components/schemas/{model}"
 
 

@@ -2,7 +2,8 @@
 
 from ._actor import ActorRef, ActorStopped, AskTimeout, Mailbox, MailboxFull, Reply, ask_within
 from ._cli import main
-from ._hub import Hub, Metrics
+from ._hub import Hub
+from ._metrics import Metrics
 from ._nda_workflow import NdaWorkflow
 from ._node import Node, NodeAddresses, run_until_signalled
 from ._registry import Registry

@@ -7,14 +7,15 @@ by user, for per-user connection limits and notification delivery.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
 from typing import TYPE_CHECKING
 
 import structlog
 import trio
 
-from storage import Bus, Storage
+from storage import Bus, Storage, new_lease_name
 
+from ._metrics import Metrics
 from ._registry import Registry
 from ._room import Room
 from ._supervisor import Restart, Supervisor
@@ -27,27 +28,18 @@ log = structlog.get_logger("realtime.hub")
 RESTART_POLL = 0.05
 
 
-@dataclass
-class Metrics:
-    """Counters a node keeps about its realtime traffic."""
-
-    deliveries: int = 0
-    broadcasts: int = 0
-    messages_in: int = 0
-    slow_consumer_closes: int = 0
-
-    def fanout(self, delivered: int) -> None:
-        self.broadcasts += 1
-        self.deliveries += delivered
-
-
 class Hub:
     def __init__(self, storage: Storage, bus: Bus, supervisor: Supervisor, node_id: str) -> None:
         self.storage = storage
         self.bus = bus
         self.supervisor = supervisor
         self.node_id = node_id
+        # The lease this node records room presence under (``NodeLeaseKeeper`` renews it
+        # and replaces it if it is lost); ``origin`` marks the ephemeral events it publishes.
+        self.lease = new_lease_name(node_id)
+        self.origin = f"{node_id}/{secrets.token_hex(4)}"
         self.metrics = Metrics()
+        self.draining = False  # set by the node's drain: new sessions get goaway at once
         self.rooms: Registry[str, Room] = Registry()
         self.sessions: dict[int, set[Session]] = {}
         self._starting: dict[str, trio.Event] = {}
@@ -96,6 +88,12 @@ class Hub:
             group.discard(session)
             if not group:
                 del self.sessions[session.user_id]
+
+    def lease_changed(self, lease: str) -> None:
+        """The node holds ``lease`` now: every room records its members under it."""
+        self.lease = lease
+        for _, room in list(self.rooms.items()):
+            room.lease_changed()
 
     @property
     def connection_count(self) -> int:

@@ -1,10 +1,15 @@
 """A node: embedded servers (if needed), storage, HTTP and WebSocket under one nursery.
 
-Start order: embedded servers → storage (pool, Redis, migrations, demo data) → the domain
-event relay → the NDA workflow (shard leases, timers) → listeners.
-Stop order on SIGINT/SIGTERM: stop accepting, close sockets with 1001, let in-flight HTTP
-requests finish (all within ``drain_timeout``), close storage, stop embedded servers last.
-A second signal cancels the drain at once.
+Start order: embedded servers → storage (pool, Redis, migrations, demo data) → bus and
+node lease → rooms, the domain event relay, the NDA workflow (shard leases, timers),
+listeners.
+
+Drain on SIGINT/SIGTERM, all within ``drain_timeout``: ``/ready`` turns 503, both
+listeners stop accepting, every client gets ``goaway`` (jittered ``retryAfterMs``) and its
+socket is closed with 1001 once the message in hand is answered, in-flight HTTP requests
+finish. Then the rooms stop (before the bus, so none outlives it), the node leaves
+presence (``member_left`` for its members present nowhere else) and gives up its lease,
+and storage closes; embedded servers stop last. A second signal cancels the drain at once.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from storage import Bus, Storage, apply_migrations
 from ._admission import Admitter
 from ._domain_relay import relay_domain_events
 from ._hub import Hub
+from ._lease_keeper import NodeLeaseKeeper
+from ._metrics import open_node_registry
 from ._nda_workflow import NdaWorkflow
 from ._node_storage import open_configured_storage
 from ._session import serve_session
@@ -51,6 +58,7 @@ class Node:
         self._shutdown = trio.Event()
         self.hub: Hub | None = None
         self.ndas: NdaWorkflow | None = None
+        self.lease_keeper: NodeLeaseKeeper | None = None
 
     @property
     def shutting_down(self) -> bool:
@@ -76,6 +84,21 @@ class Node:
     async def _serve(self, storage: Storage, task_status: trio.TaskStatus[NodeAddresses]) -> None:
         s = self.settings
         assert s.jwt_secret is not None
+        bus = Bus(storage)
+        rooms = Supervisor("rooms", max_restarts=50, within=10.0)
+        hub = Hub(storage, bus, rooms, s.node_id)
+        self.ndas = ndas = NdaWorkflow(storage)
+        registry = open_node_registry(s.node_id, hub, bus, storage, [rooms, ndas.supervisor])
+        keeper = NodeLeaseKeeper(storage, hub, ttl_ms=s.lease_ttl_ms)
+        self.lease_keeper = keeper
+
+        def readiness() -> dict[str, str | None]:
+            return {
+                "bus": None if bus.healthy else "reconnecting to Redis",
+                "lease": None if keeper.healthy else "lease not renewed",
+                "node": "draining" if hub.draining else None,
+            }
+
         app = create_app(
             AppDeps(
                 storage,
@@ -83,11 +106,10 @@ class Node:
                 s.allowed_origins,
                 jwt_secret=s.jwt_secret,
                 ws_port=lambda: ws.port,  # ``ws`` is bound below, before the app serves
+                metrics_registry=registry,
+                readiness=readiness,
             )
         )
-        bus = Bus(storage)
-        rooms = Supervisor("rooms", max_restarts=50, within=10.0)
-        hub = Hub(storage, bus, rooms, s.node_id)
         admitter = Admitter(storage, jwt_secret=s.jwt_secret, allowed_origins=s.allowed_origins)
         ws = WebSocketServer(
             admitter,
@@ -96,8 +118,8 @@ class Node:
             port=s.ws_port,
         )
         self.hub = hub
-        self.ndas = ndas = NdaWorkflow(storage)
         http_stopped = trio.Event()
+        http_done = trio.Event()
 
         async def run_http(*, task_status: trio.TaskStatus[list[str]]) -> None:
             try:
@@ -108,28 +130,60 @@ class Node:
                     task_status=task_status,
                 )
             finally:
+                http_done.set()
                 log.info("http_stopped")
 
-        async with trio.open_nursery() as nursery:
-            await nursery.start(bus.run)
-            await nursery.start(rooms.run)
-            await nursery.start(relay_domain_events, storage, hub)
-            await nursery.start(ndas.run)
-            ws_port = await nursery.start(ws.run)
-            binds = await nursery.start(run_http)
-            http_port = int(binds[0].rsplit(":", 1)[1])
-            gc.collect()
-            gc.freeze()  # start-up objects never become garbage: keep them out of GC passes
-            log.info("node_ready", http_port=http_port, ws_port=ws_port, node=s.node_id)
-            task_status.started(NodeAddresses(http_port, ws_port))
-            await self._shutdown.wait()
-            log.info("node_draining", deadline_s=s.drain_timeout)
-            http_stopped.set()
-            for group in list(hub.sessions.values()):
-                for session in list(group):
-                    session.goaway()
-            await ws.drain(s.drain_timeout)
-            nursery.cancel_scope.cancel()
+        # Two nurseries: the bus and the lease outlive everything that uses them.
+        async with trio.open_nursery() as base:
+            await base.start(bus.run)
+            await base.start(keeper.run)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(rooms.run)
+                await nursery.start(relay_domain_events, storage, hub)
+                await nursery.start(ndas.run)
+                ws_port = await nursery.start(ws.run)
+                binds = await nursery.start(run_http)
+                http_port = int(binds[0].rsplit(":", 1)[1])
+                gc.collect()
+                gc.freeze()  # start-up objects never become garbage: keep them out of GC
+                log.info("node_ready", http_port=http_port, ws_port=ws_port, node=s.node_id)
+                task_status.started(NodeAddresses(http_port, ws_port))
+                await self._shutdown.wait()
+                deadline = trio.current_time() + s.drain_timeout
+                reserve = min(3.0, s.drain_timeout / 4)  # to close leftovers, leave presence
+                await _drain(hub, ws, http_stopped, http_done, deadline, reserve)
+                nursery.cancel_scope.cancel()  # rooms, relays, listeners: before the bus
+            with trio.move_on_at(deadline):  # not shielded: a second signal skips it
+                await keeper.release()
+            base.cancel_scope.cancel()
+
+
+async def _drain(
+    hub: Hub,
+    ws: WebSocketServer,
+    http_stopped: trio.Event,
+    http_done: trio.Event,
+    deadline: float,
+    reserve: float,
+) -> None:
+    """Goaway to every client, stop accepting, let in-flight work finish; connections
+    still open ``reserve`` seconds before the deadline are closed with 1001."""
+    log.info(
+        "node_draining",
+        deadline_s=round(deadline - trio.current_time(), 1),
+        connections=hub.connection_count,
+    )
+    hub.draining = True
+    ws.stop_accepting()
+    http_stopped.set()
+    for group in list(hub.sessions.values()):
+        for session in list(group):
+            session.goaway()
+    with trio.move_on_at(deadline - reserve):
+        await ws.wait_all_gone()
+        await http_done.wait()
+    await ws.drain(max(0.0, deadline - trio.current_time() - reserve / 2))
+    log.info("node_drained", connections=hub.connection_count)
 
 
 def _hypercorn_config(s: Settings) -> HypercornConfig:

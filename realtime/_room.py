@@ -1,10 +1,18 @@
 """The room actor: one per pitch or conversation room with members on this node.
 
-It owns the room's local membership, presence and typing state and the last
-``HISTORY_ON_JOIN`` durable events, and it fans every durable event out to its members.
-Durable events reach it only through the bus (in the room's sequence order, identical on
-every node); it fills a gap from the Redis history before delivering further. A join is
-answered by the room itself, which writes ``joined`` to the member before any later event.
+It owns the room's local membership and typing state, its view of the cluster-wide
+members and their status, and the last ``HISTORY_ON_JOIN`` durable events, and it fans
+every event out to its local members. Durable events reach it only through the bus (in the
+room's sequence order, identical on every node); it fills a gap from the Redis history
+before delivering further. A join is answered by the room itself, which writes ``joined``
+to the member before any later event.
+
+Presence is cluster-wide (``storage._presence``): the room records which users it has
+locally under the node's lease, in batches, retrying while Redis is away; the script
+announces ``member_joined``/``member_left`` only for a user's first and last connection in
+the whole cluster. The member list (``roster``) follows those announcements in sequence
+order, so every node agrees on it. Typing and presence changes travel over the bus too
+(sequence 0, not stored); a room skips its own echo.
 
 Mailbox: ``MAILBOX_SIZE`` messages. A full mailbox refuses session requests (the session
 reports ``unavailable``); a bus event that does not fit is dropped and recovered as a gap.
@@ -21,9 +29,17 @@ import structlog
 import trio
 
 from protocol import HISTORY_ON_JOIN, TYPING_TTL_MS, Codec, Joined, Kicked, Resync, encode
-from storage import StorageError, append_event, read_history
+from storage import (
+    RoomSnapshot,
+    StorageError,
+    decode_ephemeral,
+    open_room_presence,
+    read_history,
+    room_snapshot,
+)
 
 from ._actor import ActorStopped, Mailbox, MailboxFull, Reply
+from ._room_presence import EphemeralOutbox, PresenceRecorder
 from ._ws_transport import frame
 
 if TYPE_CHECKING:
@@ -85,13 +101,16 @@ class Room:
         self.name = name
         self.hub = hub
         self.mailbox: Mailbox[Any] = Mailbox(f"room {name}", MAILBOX_SIZE)
-        self.members: dict[Session, None] = {}  # insertion-ordered set
-        self.tabs: Counter[int] = Counter()
-        self.typing: dict[int, float] = {}  # user id → trio deadline
+        self.members: dict[Session, None] = {}  # local sessions, insertion-ordered
+        self.tabs: Counter[int] = Counter()  # local sessions per user
+        self.roster: dict[int, dict[str, Any]] = {}  # cluster-wide members, from events
+        self.status: dict[int, str] = {}  # cluster-wide presence status
+        self.typing: dict[int, float] = {}  # local user id → trio deadline
         self.recent: deque[dict[str, Any]] = deque(maxlen=HISTORY_ON_JOIN)
         self.last_seq = 0
         self.suspect_gap = False
-        self._announce_send, self._announce_receive = trio.open_memory_channel[dict](1024)
+        self.presence = PresenceRecorder(self)
+        self.outbox = EphemeralOutbox(self)
 
     # -- called by the bus (synchronously, from its task) ----------------------------------
 
@@ -110,17 +129,26 @@ class Room:
             self.suspect_gap = True
         except ActorStopped:
             pass
+        self.presence.wake()  # a write that failed during the outage: try it now
+
+    def lease_changed(self) -> None:
+        """The node took a new lease: record the local members under it."""
+        self.presence.wake()
 
     # -- the actor loop ---------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[Room], restarts: int = 0) -> None:
         await self.hub.bus.subscribe(self.name, self)
         try:
-            current, events = await read_history(self.hub.storage, self.name)
-            self.recent.extend(events)
-            self.last_seq = current
+            lease = self.hub.lease
+            snapshot = await open_room_presence(
+                self.hub.storage, self.name, lease, count=HISTORY_ON_JOIN
+            )
+            self.presence.opened(lease)
+            self._apply(snapshot)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._announcer)
+                nursery.start_soon(self.presence.run)
+                nursery.start_soon(self.outbox.run)
                 task_status.started(self)
                 if restarts:
                     self._resync_local_members(restarts)
@@ -144,7 +172,8 @@ class Room:
             if message is None:
                 self._expire_typing(now)
                 if idle_since is not None and now >= idle_since + IDLE_STOP_SECONDS:
-                    if self.hub.release_room(self):
+                    # Not while Redis still lists members here (a presence write pending).
+                    if self.presence.clean and self.hub.release_room(self):
                         log.info("room_stopped_idle", room=self.name)
                         return
                     idle_since = now
@@ -177,6 +206,9 @@ class Room:
     # -- durable events ---------------------------------------------------------------------
 
     async def _on_event(self, seq: int, payload: bytes) -> None:
+        if seq == 0:
+            self._on_remote_ephemeral(payload)
+            return
         if seq <= self.last_seq:
             return  # already delivered (from history or a duplicate)
         if seq > self.last_seq + 1 and not await self._fill(seq - 1):
@@ -207,9 +239,13 @@ class Room:
             return False
         if not events or events[0]["seq"] != self.last_seq + 1:
             log.warning("room_history_trimmed", room=self.name, last=self.last_seq)
+            try:
+                snapshot = await room_snapshot(self.hub.storage, self.name, count=HISTORY_ON_JOIN)
+            except StorageError as exc:
+                log.warning("room_gap_unfilled", room=self.name, error=str(exc))
+                return False
             self._resync_local_members(0)
-            self.recent.clear()
-            self.last_seq = until
+            self._apply(snapshot)
             return True
         for event in events:
             self._publish_local(event)
@@ -218,7 +254,23 @@ class Room:
     def _publish_local(self, event: dict[str, Any]) -> None:
         self.last_seq = event["seq"]
         self.recent.append(event)
-        self.hub.metrics.fanout(self._broadcast(event, durable=True))
+        kind = event["type"]
+        if kind == "member_joined":
+            user_id = int(event["user"]["id"])
+            self.roster[user_id] = event["user"]
+            self.status.setdefault(user_id, "online")
+        elif kind == "member_left":
+            self.roster.pop(int(event["userId"]), None)
+            self.status.pop(int(event["userId"]), None)
+        self._broadcast(event, durable=True)
+
+    def _apply(self, snapshot: RoomSnapshot) -> None:
+        """Take the room as Redis has it at ``snapshot.seq``."""
+        self.last_seq = snapshot.seq
+        self.recent.clear()
+        self.recent.extend(snapshot.events)
+        self.roster = snapshot.members
+        self.status = snapshot.status
 
     # -- membership -------------------------------------------------------------------------
 
@@ -239,7 +291,7 @@ class Room:
         if new_member:
             self.tabs[session.user_id] += 1
             if self.tabs[session.user_id] == 1:
-                self._announce({"type": "member_joined", "room": self.name, "user": session.user})
+                self.presence.wake()
         reply = Joined(
             room=self.name,
             seq=self.last_seq,
@@ -249,6 +301,7 @@ class Room:
             pitch=join.pitch,
         )
         session.send(encode(reply, session.codec))
+        self.hub.metrics.outbound["joined"] += 1
         join.reply.send(True)
 
     def _on_leave(self, session: Session) -> None:
@@ -260,7 +313,7 @@ class Room:
             del self.tabs[user_id]
             if self.typing.pop(user_id, None) is not None:
                 self._typing_event(user_id, False, exclude=None)
-            self._announce({"type": "member_left", "room": self.name, "userId": user_id})
+            self.presence.wake()
 
     def _on_kick(self, user_id: int, reason: str) -> None:
         """Remove every local connection of ``user_id``, telling each why."""
@@ -270,13 +323,17 @@ class Room:
             self._on_leave(session)
 
     def _member_list(self) -> list[dict[str, Any]]:
-        seen: dict[int, dict[str, Any]] = {}
+        """Cluster-wide members, plus local ones whose ``member_joined`` is still to come."""
+        seen = dict(self.roster)
         for session in self.members:
             seen.setdefault(session.user_id, session.user)
         return list(seen.values())
 
     def _presence(self) -> dict[int, str]:
-        return {session.user_id: session.presence for session in self.members}
+        status = {user_id: self.status.get(user_id, "online") for user_id in self.roster}
+        for session in self.members:
+            status[session.user_id] = session.presence
+        return status
 
     def _resync_local_members(self, restarts: int) -> None:
         """Tell every local session that thinks it is in this room to join again."""
@@ -289,22 +346,9 @@ class Room:
             session.forget_room(self.name)
         self.members.clear()
         self.tabs.clear()
+        self.presence.wake()  # they are no longer here until they join again
         if restarts:
             log.warning("room_restarted", room=self.name, restarts=restarts)
-
-    def _announce(self, event: dict[str, Any]) -> None:
-        try:
-            self._announce_send.send_nowait(event)
-        except trio.WouldBlock:
-            log.warning("room_announcement_dropped", room=self.name, type=event["type"])
-
-    async def _announcer(self) -> None:
-        """Append member_joined/left in the order they happened (one at a time)."""
-        async for event in self._announce_receive:
-            try:
-                await append_event(self.hub.storage, self.name, event)
-            except StorageError as exc:
-                log.warning("room_announcement_failed", room=self.name, error=str(exc))
 
     # -- ephemeral events -------------------------------------------------------------------
 
@@ -329,6 +373,7 @@ class Room:
     def _typing_event(self, user_id: int, typing: bool, exclude: Session | None) -> None:
         event = {"type": "typing", "room": self.name, "userId": user_id, "typing": typing}
         self._broadcast(event, durable=False, exclude_user=user_id if exclude else None)
+        self.outbox.publish(event)
 
     def _on_presence(self, session: Session) -> None:
         if session not in self.members:
@@ -339,7 +384,21 @@ class Room:
             "status": session.presence,
             "room": self.name,
         }
+        self.status[session.user_id] = session.presence
         self._broadcast(event, durable=False, exclude_user=session.user_id)
+        self.outbox.publish(event)
+
+    def _on_remote_ephemeral(self, payload: bytes) -> None:
+        """Typing or presence from another node (our own echo is skipped)."""
+        origin, event = decode_ephemeral(payload)
+        if origin == self.hub.origin:
+            return
+        user_id = int(event["userId"])
+        if event["type"] == "presence":
+            self.status[user_id] = event["status"]
+            self._broadcast(event, durable=False, exclude_user=user_id)
+        elif event["type"] == "typing":
+            self._broadcast(event, durable=False, exclude_user=user_id if event["typing"] else None)
 
     # -- fan-out ----------------------------------------------------------------------------
 
@@ -351,6 +410,7 @@ class Room:
         frames: dict[Codec, bytes] = {}
         sent = 0
         gone: list[Session] = []
+        targets = len(self.members) - (self.tabs.get(exclude_user, 0) if exclude_user else 0)
         for session in self.members:
             if session.user_id == exclude_user:
                 continue
@@ -363,4 +423,6 @@ class Room:
                 gone.append(session)
         for session in gone:
             self._on_leave(session)
+        dropped = 0 if durable else max(0, targets - sent - len(gone))
+        self.hub.metrics.fanout(sent, event["type"], dropped)
         return sent

@@ -81,6 +81,8 @@ class Session:
 
     __slots__ = (
         "__weakref__",
+        "_busy",
+        "_draining",
         "_expiry_deadline",
         "_expiry_timer",
         "_heartbeat_timer",
@@ -113,6 +115,8 @@ class Session:
         self._ping_sent = 0.0
         self._set_expiry(identity.expires_at)
         self.limiter = RateLimiter()
+        self._busy = False  # a message is being handled (a drain lets it finish)
+        self._draining = False
 
     @property
     def closed(self) -> bool:
@@ -123,6 +127,7 @@ class Session:
 
     def reply(self, message: Any) -> None:
         self.send(encode(message, self.codec))
+        self.hub.metrics.outbound[message.TYPE] += 1
 
     def error(self, code: ErrorCode, message: str, id: Any = None) -> None:
         self.reply(ErrorMessage(id=id, code=code, message=message))
@@ -131,8 +136,13 @@ class Session:
         self.rooms.discard(room)
 
     def goaway(self, reason: str = "draining") -> None:
+        """Tell the client to reconnect elsewhere (jittered), then close with 1001 as soon
+        as the message in hand, if any, has been answered."""
         retry = random.randint(GOAWAY_RETRY_MIN_MS, GOAWAY_RETRY_MAX_MS)
         self.reply(GoAway(reason=reason, retry_after_ms=retry))
+        self._draining = True
+        if not self._busy:
+            self.conn.close(CloseCode.GOING_AWAY, "server shutting down")
 
     # -- life -------------------------------------------------------------------------------
 
@@ -157,6 +167,8 @@ class Session:
             HEARTBEAT_INTERVAL_MS / 1000, self._ping
         )
         self.conn.background.start_soon(self._send_backlog)
+        if self.hub.draining:
+            self.goaway()  # admitted while the node started draining
         try:
             await self._read_loop()
         finally:
@@ -167,6 +179,8 @@ class Session:
                 self._tell_room(room, _room.Leave(self))
             self.rooms.clear()
             self.hub.remove_session(self)
+            if self.conn.close_code == CloseCode.SLOW_CONSUMER:
+                self.hub.metrics.slow_consumer_closes += 1
             log.info("session_ended", code=self.conn.close_code)
 
     async def _read_loop(self) -> None:
@@ -175,6 +189,8 @@ class Session:
                 data = await self.conn.receive()
             except (ConnectionClosed, MessageTooBig):
                 return
+            if self.closed:
+                return  # closing (goaway, rate limit): the client resends what is unacked
             self.hub.metrics.messages_in += 1
             verdict = self.limiter.check(trio.current_time())
             if verdict is RateLimiter.CLOSE:
@@ -192,6 +208,8 @@ class Session:
                     self.conn.close(exc.close_code, exc.message[:120])
                     return
                 continue
+            self.hub.metrics.inbound[message.TYPE] += 1
+            self._busy = True
             try:
                 await self._dispatch(message)
             except StorageError as exc:
@@ -200,6 +218,10 @@ class Session:
             except Exception:
                 log.exception("session_message_failed", type=message.TYPE)
                 self.error(ErrorCode.INTERNAL, "internal error", getattr(message, "id", None))
+            self._busy = False
+            if self._draining:
+                self.conn.close(CloseCode.GOING_AWAY, "server shutting down")
+                return
 
     async def _dispatch(self, message: Any) -> None:
         if isinstance(message, Ping):

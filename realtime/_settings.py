@@ -44,6 +44,7 @@ class Settings:
     allowed_origins: tuple[str, ...]
     redis_key_prefix: str
     drain_timeout: float
+    lease_ttl_ms: int = 10_000  # node lease: a dead node's members are gone within ~4/3 of it
 
     @property
     def embedded(self) -> bool:
@@ -91,6 +92,7 @@ def load_settings(env: Mapping[str, str], *, stdout_is_tty: bool = False) -> Set
         allowed_origins=_origins(get("ALLOWED_ORIGINS"), port),
         redis_key_prefix=_prefix(get("REDIS_KEY_PREFIX")),
         drain_timeout=float(_int(get("DRAIN_TIMEOUT"), "DRAIN_TIMEOUT", 30, 0, 3600)),
+        lease_ttl_ms=_int(get("NODE_LEASE_TTL_MS"), "NODE_LEASE_TTL_MS", 10_000, 300, 600_000),
     )
 
 

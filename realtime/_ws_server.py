@@ -55,6 +55,16 @@ class WebSocketServer:
             with self._accepting:
                 await trio.serve_listeners(self._serve_stream, listeners, handler_nursery=nursery)
 
+    def stop_accepting(self) -> None:
+        """Close the listening sockets; connections already open carry on."""
+        self._accepting.cancel()
+
+    async def wait_all_gone(self) -> None:
+        """Return once no connection is open (bound it with a timeout)."""
+        while self._connections:
+            self._all_gone = trio.Event()
+            await self._all_gone.wait()
+
     async def drain(self, deadline: float) -> None:
         """Stop accepting, close every connection with 1001, wait at most ``deadline`` s."""
         self._accepting.cancel()

@@ -8,6 +8,10 @@ that cross the trio/asyncio bridge once.
 When the connection drops, the bus reports itself unhealthy, reconnects with backoff,
 resubscribes every room, and calls ``resubscribed()`` on each listener so the room can fill
 the gap from history. Delivery is at-most-once; the per-room sequence makes gaps visible.
+Ephemeral events (typing, presence) arrive with sequence 0 (see ``_presence``).
+
+Once ``run`` has ended the bus is closed: ``unsubscribe`` is a no-op (a room stopping
+late in a shutdown) and ``subscribe`` raises :class:`StorageUnavailable`.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ class Bus:
         self._listeners: dict[bytes, RoomListener] = {}
         self._pubsub: Any = None
         self._changed = trio.Event()
+        self._closed = False
         self.healthy = False
         self.received = 0
+        self.reconnects = 0
 
     @property
     def rooms(self) -> int:
@@ -76,11 +82,18 @@ class Bus:
                 self._dispatch(batch)
         finally:
             self.healthy = False
+            self._closed = True
+            pubsub, self._pubsub = self._pubsub, None
             with trio.CancelScope(shield=True), trio.move_on_after(5):
-                await self._storage.run_aio(self._pubsub.aclose)
+                try:
+                    await self._storage.run_aio(pubsub.aclose)
+                except StorageError as exc:
+                    log.debug("bus_close_failed", error=str(exc))
 
     async def subscribe(self, room: str, listener: RoomListener) -> None:
         """Deliver ``room``'s published events to ``listener`` from now on."""
+        if self._closed or self._pubsub is None:
+            raise StorageUnavailable("redis", "the bus is not running")
         channel = room_channel(self._storage, room).encode()
         if channel in self._listeners:
             raise ValueError(f"room {room} already has a listener on this node")
@@ -93,8 +106,9 @@ class Bus:
         self._changed.set()
 
     async def unsubscribe(self, room: str) -> None:
+        """Stop delivering ``room``'s events here; a no-op once the bus has stopped."""
         channel = room_channel(self._storage, room).encode()
-        if self._listeners.pop(channel, None) is None:
+        if self._listeners.pop(channel, None) is None or self._pubsub is None:
             return
         try:
             await self._storage.run_aio(self._pubsub.unsubscribe, channel)
@@ -123,6 +137,7 @@ class Bus:
             self._mark_down(exc)
             return
         self.healthy = True
+        self.reconnects += 1
         log.info("bus_reconnected", rooms=len(channels))
         for channel in channels:
             listener = self._listeners.get(channel)
@@ -146,6 +161,6 @@ async def _receive_batch(pubsub: Any) -> list[tuple[bytes, bytes]]:
 
 
 async def _resubscribe(pubsub: Any, channels: list[bytes]) -> None:
-    await pubsub.reset()
+    await pubsub.aclose()  # drops the connection and the subscriptions; reusable after
     if channels:
         await pubsub.subscribe(*channels)

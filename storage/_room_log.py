@@ -211,6 +211,7 @@ async def _append(
     floor: int | None = None,
 ) -> tuple[int, int, str]:
     seq_key, log_key = _keys(storage, room)
+    started = time.perf_counter()
     status, seq, value = await storage.script(_APPEND)(
         keys=[seq_key, log_key, dedupe or "-"],
         args=[
@@ -222,6 +223,7 @@ async def _append(
             dedupe_value,
         ],
     )
+    storage.observe_publish(time.perf_counter() - started)
     return int(status), int(seq), value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -238,11 +240,16 @@ async def _append_seeded(
     if result[0] != -1:
         return result
     if conn is None:
-        async with storage.aio_pool.acquire() as own:
-            floor = await _floor_on(own, room)
+        floor = await floor_aio(storage, room)
     else:
         floor = await _floor_on(conn, room)
     return await _append(storage, room, payload, dedupe, dedupe_value, floor)
+
+
+async def floor_aio(storage: Storage, room: str) -> int:
+    """Asyncio side: the highest sequence PostgreSQL has for ``room`` (0 if none)."""
+    async with storage.aio_pool.acquire() as conn:
+        return await _floor_on(conn, room)
 
 
 async def _floor_on(conn: asyncpg.Connection, room: str) -> int:

@@ -63,6 +63,8 @@ class Storage:
         self._loop = loop
         self._scripts: dict[str, Any] = {}
         self.key_prefix = key_prefix
+        # Called with the seconds each room-log publish took (metrics); a no-op by default.
+        self.observe_publish: Callable[[float], None] = _ignore
 
     @property
     def aio_pool(self) -> asyncpg.Pool:
@@ -80,6 +82,11 @@ class Storage:
         if found is None:
             found = self._scripts[source] = self._redis.register_script(source)
         return found
+
+    def pool_stats(self) -> tuple[int, int, int]:
+        """The PostgreSQL pool's (connections open, of them idle, maximum size)."""
+        pool = self._pool
+        return pool.get_size(), pool.get_idle_size(), pool.get_max_size()
 
     def with_key_prefix(self, key_prefix: str) -> Storage:
         """The same connections, another Redis key space (deployments sharing a Redis)."""
@@ -150,6 +157,10 @@ class Storage:
             nursery.start_soon(probe, "postgres", lambda: self._pool.fetchval("SELECT 1"))
             nursery.start_soon(probe, "redis", self._redis.ping)
         return [results["postgres"], results["redis"]]
+
+
+def _ignore(_: float) -> None:
+    pass
 
 
 @asynccontextmanager
