@@ -256,3 +256,34 @@ async def test_concurrent_logins_each_start_a_session(api: Api) -> None:
             for _ in range(3):
                 nursery.start_soon(login)
     assert statuses == [200, 200, 200]
+
+
+async def test_password_hashing_runs_at_most_its_slots_at_once(monkeypatch) -> None:
+    """A login storm must not take every core: hashes queue for HASHING_SLOTS threads."""
+    import threading
+    import time as _time
+
+    from http_api import _passwords
+
+    running, peak = 0, 0
+    lock = threading.Lock()
+    real = _passwords._hasher
+
+    class CountingHasher:
+        def hash(self, password: str) -> str:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            try:
+                _time.sleep(0.02)
+                return real.hash(password)
+            finally:
+                with lock:
+                    running -= 1
+
+    monkeypatch.setattr(_passwords, "_hasher", CountingHasher())
+    async with trio.open_nursery() as nursery:
+        for n in range(6):
+            nursery.start_soon(_passwords.hash_password, f"pw-{n}")
+    assert peak == _passwords.HASHING_SLOTS
