@@ -315,6 +315,14 @@ class Member:
     def unacked(self) -> int:
         return len(self._pending)
 
+    async def chat_until(self, stop: trio.Event, interval: float) -> None:
+        """Chat ``<name> <n>`` every ``interval`` seconds until ``stop`` is set."""
+        n = 0
+        while not stop.is_set():
+            await self.chat(f"{self.name} {n}")
+            n += 1
+            await trio.sleep(interval)
+
     async def chat(self, body: str) -> int:
         """Send a chat and wait for its ack, resending with the same clientId after a
         reconnect or an `unavailable` error. Returns its sequence number."""

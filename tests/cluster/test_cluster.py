@@ -104,16 +104,9 @@ async def test_sigterm_drain_costs_clients_nothing_but_a_reconnect(cluster, stor
             for member in members:
                 await member.joined()
 
-            async def publish(member: Member) -> None:
-                n = 0
-                while not stop.is_set():
-                    await member.chat(f"{member.name} {n}")
-                    n += 1
-                    await trio.sleep(0.15)
-
             async with trio.open_nursery() as publishers:
                 for member in members:
-                    publishers.start_soon(publish, member)
+                    publishers.start_soon(member.chat_until, stop, 0.15)
                 await wait_for(lambda: sum(len(m.acked) for m in members) >= 30, 10, "traffic")
                 for member in members:
                     if member.node == 1:
@@ -172,16 +165,9 @@ async def test_kill_9_loses_no_acknowledged_chat_and_presence_follows(cluster, s
                 "all members announced",
             )
 
-            async def publish(member: Member) -> None:
-                n = 0
-                while not stop.is_set():
-                    await member.chat(f"{member.name} {n}")
-                    n += 1
-                    await trio.sleep(0.1)
-
             async with trio.open_nursery() as publishers:
                 for member in (members[1], members[2], members[4]):
-                    publishers.start_soon(publish, member)
+                    publishers.start_soon(member.chat_until, stop, 0.1)
                 await wait_for(lambda: len(members[4].acked) >= 10, 10, "traffic")
                 members[3].abandon()
                 members[5].abandon()

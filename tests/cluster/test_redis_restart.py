@@ -64,16 +64,9 @@ async def test_redis_restart_loses_no_acknowledged_chat(
             for member in members:
                 await member.joined()
 
-            async def publish(member: Member) -> None:
-                n = 0
-                while not stop.is_set():
-                    await member.chat(f"{member.name} {n}")
-                    n += 1
-                    await trio.sleep(0.1)
-
             async with trio.open_nursery() as traffic:
                 for member in publishers:
-                    traffic.start_soon(publish, member)
+                    traffic.start_soon(member.chat_until, stop, 0.1)
                 await wait_until(lambda: all(len(m.acked) >= 5 for m in publishers), 10, "acks")
 
                 await trio.to_thread.run_sync(own_redis.stop)
