@@ -412,11 +412,12 @@ class Room:
         gone: list[Session] = []
         targets = len(self.members) - (self.tabs.get(exclude_user, 0) if exclude_user else 0)
         for session in self.members:
-            if session.user_id == exclude_user:
+            if exclude_user is not None and session.user_id == exclude_user:
                 continue
-            data = frames.get(session.codec)
+            codec = session.codec
+            data = frames.get(codec)
             if data is None:
-                data = frames[session.codec] = frame(session.codec.dumps(event))
+                data = frames[codec] = frame(codec.dumps(event))
             if session.conn.send_frame(data, durable=durable):
                 sent += 1
             elif session.closed:
