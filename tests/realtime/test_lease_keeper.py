@@ -35,7 +35,8 @@ def _user(uid: int) -> Entering:
 async def test_a_killed_nodes_lone_members_are_announced_gone_within_15_s(
     storage, fast_clock
 ) -> None:
-    storage = storage.with_key_prefix(f"lease-test-{secrets.token_hex(4)}:")
+    # a key space of its own, inside the run's prefix (removed with it at the end)
+    storage = storage.with_key_prefix(f"{storage.key_prefix}lease-test-{secrets.token_hex(4)}:")
     base = int(time.time() * 1000)
 
     def clock() -> int:
@@ -75,7 +76,8 @@ async def test_a_killed_nodes_lone_members_are_announced_gone_within_15_s(
 
 
 async def test_a_lease_reaped_while_its_node_slept_is_replaced(storage) -> None:
-    storage = storage.with_key_prefix(f"lease-test-{secrets.token_hex(4)}:")
+    # a key space of its own, inside the run's prefix (removed with it at the end)
+    storage = storage.with_key_prefix(f"{storage.key_prefix}lease-test-{secrets.token_hex(4)}:")
     base = int(time.time() * 1000)
     skew = 0
 
