@@ -7,12 +7,12 @@ event still find the change in PostgreSQL).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import structlog
 
-from storage import NotificationRecord, StorageError, append_event, publish_domain_event
+from storage import NotificationRecord, StorageError, append_event, publish_domain_events
 
 from ._context import deps
 
@@ -20,15 +20,19 @@ log = structlog.get_logger("http_api.events")
 
 
 async def publish(kind: str, data: dict[str, Any]) -> None:
+    await publish_all([(kind, data)])
+
+
+async def publish_all(events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Publish ``(kind, data)`` events in order, in one round trip to Redis."""
     try:
-        await publish_domain_event(deps().storage, kind, data)
+        await publish_domain_events(deps().storage, events)
     except StorageError as exc:
-        log.warning("domain_event_not_published", kind=kind, error=str(exc))
+        log.warning("domain_events_not_published", kinds=[k for k, _ in events], error=str(exc))
 
 
 async def publish_notifications(notifications: Iterable[NotificationRecord]) -> None:
-    for notification in notifications:
-        await publish("notification", notification.event_data())
+    await publish_all([("notification", n.event_data()) for n in notifications])
 
 
 async def append_room_event(room: str, event: dict[str, Any]) -> None:

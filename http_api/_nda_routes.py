@@ -31,7 +31,7 @@ from storage import (
 from ._auth import Principal, client_ip, current_user, require_user
 from ._context import deps
 from ._errors import Conflict, Forbidden, NotFound, Unprocessable
-from ._events import publish, publish_notifications
+from ._events import publish_all
 from ._schema import MAX_LIMIT, MAX_PAGE, Ok, Paged, Schema, body, page_meta, query, responds
 
 blueprint = Blueprint("ndas", __name__)
@@ -194,9 +194,10 @@ async def list_mine(query: NdaQuery) -> Paged[NdaOut]:
         deps().storage, principal.user_id, direction=query.direction, status=query.status,
         page=query.page, limit=query.limit,
     )  # fmt: skip
-    for nda in page.expired:
-        await publish("nda_changed", nda.event_data())
-    await publish_notifications(page.notifications)
+    await publish_all(
+        [("nda_changed", nda.event_data()) for nda in page.expired]
+        + [("notification", n.event_data()) for n in page.notifications]
+    )
     items = [NdaOut.of(nda, principal.user_id) for nda in page.items]
     return Paged(data=items, meta=page_meta(query.page, query.limit, page.total))
 
@@ -281,11 +282,11 @@ async def _transition(nda_id: int, action: NdaAction, **kwargs: Any) -> Ok[NdaOu
 
 async def _publish(change: NdaChange, *, transition: bool = False) -> None:
     """Events for NDAs that expired on the way and, after a transition, for its NDA."""
-    for nda in change.expired:
-        await publish("nda_changed", nda.event_data())
+    events = [("nda_changed", nda.event_data()) for nda in change.expired]
     if transition and change.result is NdaResult.APPLIED and change.nda is not None:
-        await publish("nda_changed", change.nda.event_data())
-    await publish_notifications(change.notifications)
+        events.append(("nda_changed", change.nda.event_data()))
+    events += [("notification", n.event_data()) for n in change.notifications]
+    await publish_all(events)
 
 
 def _out(change: NdaChange, principal: Principal) -> NdaOut:

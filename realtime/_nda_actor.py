@@ -43,7 +43,7 @@ from storage import (
     StorageError,
     fire_nda_timer,
     load_nda_schedule,
-    publish_domain_event,
+    publish_domain_events,
 )
 
 from ._actor import ActorRef, Mailbox
@@ -148,11 +148,10 @@ async def publish_change(storage: Storage, change: NdaChange) -> None:
     are not muted. The change is durable already, so a failed publish is only logged."""
     events = [("nda_changed", nda.event_data()) for nda in change.expired]
     events += [("notification", n.event_data()) for n in change.notifications if not n.muted]
-    for kind, data in events:
-        try:
-            await publish_domain_event(storage, kind, data)
-        except StorageError as exc:
-            log.warning("domain_event_not_published", kind=kind, error=str(exc))
+    try:
+        await publish_domain_events(storage, events)
+    except StorageError as exc:
+        log.warning("domain_events_not_published", kinds=[k for k, _ in events], error=str(exc))
 
 
 def _seconds(when: datetime, schedule: NdaSchedule) -> float:

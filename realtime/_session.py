@@ -59,7 +59,7 @@ from storage import (
     append_conversation_message,
     check_room_access,
     edit_pitch,
-    publish_domain_event,
+    publish_domain_events,
 )
 
 from . import _room
@@ -313,8 +313,9 @@ class Session:
                 self.error(ErrorCode.FORBIDDEN, "not a participant", message.id)
                 return
             seq = appended.message.seq
-            for notice in appended.notifications:
-                await publish_domain_event(storage, "notification", notice.event_data())
+            await publish_domain_events(
+                storage, [("notification", n.event_data()) for n in appended.notifications]
+            )
         else:
             result = await append_chat(
                 storage,

@@ -189,22 +189,10 @@ class WsConnection:
         the connection with 4008)."""
         if self.state is not State.OPEN:
             return False
-        if self._queue:
-            if not durable:
-                self.dropped += 1
-                return False
-            return self._enqueue(data, True)
-        # The fan-out hot path (the same as ``_write``, inlined): one syscall, no queue.
-        try:
-            written = os.write(self._fd, data)
-        except BlockingIOError:
-            written = 0
-        except OSError:
-            self._abort()
+        if self._queue and not durable:
+            self.dropped += 1
             return False
-        if written < len(data):
-            return self._enqueue(memoryview(data)[written:], True)
-        return True
+        return self._write(data, limited=True)
 
     def send_message(self, payload: bytes | str, *, durable: bool = True) -> bool:
         return self.send_frame(frame(payload), durable=durable)

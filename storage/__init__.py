@@ -30,7 +30,12 @@ from ._credentials import (
     token_version_matches,
     verify_access_token,
 )
-from ._domain_events import DomainEvent, open_domain_events, publish_domain_event
+from ._domain_events import (
+    DomainEvent,
+    open_domain_events,
+    publish_domain_event,
+    publish_domain_events,
+)
 from ._embedded import EmbeddedServers
 from ._embedded_postgres import EmbeddedPostgres
 from ._embedded_redis import EmbeddedRedis
@@ -292,6 +297,7 @@ __all__ = [
     "open_storage",
     "pitch_snapshot",
     "publish_domain_event",
+    "publish_domain_events",
     "publish_ephemeral",
     "read_history",
     "reap_expired_leases",

@@ -15,7 +15,7 @@ Kinds in use (``data`` fields, camelCase):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,9 +41,27 @@ class DomainEvent:
 
 async def publish_domain_event(storage: Storage, kind: str, data: dict[str, Any]) -> int:
     """Publish to every node; returns how many nodes' subscribers received it."""
-    payload = msgpack.packb({"kind": kind, "data": data}, use_bin_type=True)
+    (received,) = await publish_domain_events(storage, [(kind, data)])
+    return received
+
+
+async def publish_domain_events(
+    storage: Storage, events: Sequence[tuple[str, dict[str, Any]]]
+) -> list[int]:
+    """Publish ``(kind, data)`` events in order, in one round trip (a pipeline); for each,
+    how many nodes' subscribers received it."""
+    if not events:
+        return []
     channel = storage.key(CHANNEL)
-    return await storage.redis(lambda client: client.publish(channel, payload))
+    payloads = [msgpack.packb({"kind": k, "data": d}, use_bin_type=True) for k, d in events]
+
+    async def publish(client: Any) -> list[int]:
+        async with client.pipeline(transaction=False) as pipe:
+            for payload in payloads:
+                pipe.publish(channel, payload)
+            return await pipe.execute()
+
+    return await storage.redis(publish)
 
 
 @asynccontextmanager

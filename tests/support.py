@@ -103,3 +103,30 @@ async def make_pitch(
             require_nda,
         )
     )
+
+
+async def insert_nda(
+    storage, owner: TestUser, requester: TestUser, pitch_id: int, **at: str
+) -> int:
+    """An NDA straight in PostgreSQL; ``status`` and columns given as ``now() + interval``."""
+    status = at.pop("status", "pending")
+
+    async def create(conn) -> int:
+        nda_id = await conn.fetchval(
+            "INSERT INTO ndas (pitch_id, requester_id, owner_id, status, signed_at, expires_at) "
+            "VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'signed' THEN now() END, "
+            "now() + interval '30 days') RETURNING id",
+            pitch_id,
+            requester.id,
+            owner.id,
+            status,
+        )
+        for column, interval in at.items():
+            await conn.execute(
+                f"UPDATE ndas SET {column} = now() + $2::text::interval WHERE id = $1",
+                nda_id,
+                interval,
+            )
+        return nda_id
+
+    return await storage.transaction(create)

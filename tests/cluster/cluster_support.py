@@ -170,6 +170,14 @@ async def wait_for(
     )
 
 
+async def start_members(nursery: trio.Nursery, members: list[Member]) -> None:
+    """Run every member in ``nursery`` and return once each has joined its room."""
+    for member in members:
+        nursery.start_soon(member.run)
+    for member in members:
+        await member.joined()
+
+
 @dataclass
 class Member:
     """One client connection in ``room`` that reconnects across the nodes."""

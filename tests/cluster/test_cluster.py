@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import trio
-from cluster_support import Member, NodeProcess, node_metrics, wait_for
+from cluster_support import Member, NodeProcess, node_metrics, start_members, wait_for
 
 from support import make_pitch, make_user
 
@@ -53,10 +53,7 @@ async def test_every_client_gets_every_event_in_one_order(cluster, storage) -> N
     per_member, acked = 170, {}
     with trio.fail_after(2 * CEILING):
         async with trio.open_nursery() as nursery:
-            for member in members:
-                nursery.start_soon(member.run)
-            for member in members:
-                await member.joined()
+            await start_members(nursery, members)
 
             async def publish(member: Member) -> None:
                 for n in range(per_member):
@@ -99,10 +96,7 @@ async def test_sigterm_drain_costs_clients_nothing_but_a_reconnect(cluster, stor
     stop = trio.Event()
     with trio.fail_after(CEILING):
         async with trio.open_nursery() as nursery:
-            for member in members:
-                nursery.start_soon(member.run)
-            for member in members:
-                await member.joined()
+            await start_members(nursery, members)
 
             async with trio.open_nursery() as publishers:
                 for member in members:
@@ -151,10 +145,7 @@ async def test_kill_9_loses_no_acknowledged_chat_and_presence_follows(cluster, s
     stop = trio.Event()
     with trio.fail_after(CEILING):
         async with trio.open_nursery() as nursery:
-            for member in members:
-                nursery.start_soon(member.run)
-            for member in members:
-                await member.joined()
+            await start_members(nursery, members)
             everyone = {a.id, b.id, c.id, d.id, e.id}
             await wait_for(
                 lambda: all(

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 import trio
-from cluster_support import Member, NodeProcess, node_env, ready_status, start_nodes, stop_nodes
+from cluster_support import (
+    Member,
+    NodeProcess,
+    node_env,
+    ready_status,
+    start_members,
+    start_nodes,
+    stop_nodes,
+)
 from cluster_support import wait_for as wait_until
 
 from storage import EmbeddedRedis
@@ -59,10 +67,7 @@ async def test_redis_restart_loses_no_acknowledged_chat(
     stop = trio.Event()
     with trio.fail_after(CEILING):
         async with trio.open_nursery() as nursery:
-            for member in members:
-                nursery.start_soon(member.run)
-            for member in members:
-                await member.joined()
+            await start_members(nursery, members)
 
             async with trio.open_nursery() as traffic:
                 for member in publishers:

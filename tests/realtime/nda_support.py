@@ -11,7 +11,15 @@ import trio
 
 from realtime import Node
 
-from support import RunningNode, Servers, TestUser, make_pitch, make_user, node_settings
+from support import (  # noqa: F401 (insert_nda: re-exported for the NDA tests)
+    RunningNode,
+    Servers,
+    TestUser,
+    insert_nda,
+    make_pitch,
+    make_user,
+    node_settings,
+)
 
 
 @asynccontextmanager
@@ -41,33 +49,6 @@ async def parties(storage) -> tuple[TestUser, TestUser, int]:
     """A creator, an investor and a published pitch of the creator's that needs an NDA."""
     owner, requester = await make_user(storage, "creator"), await make_user(storage)
     return owner, requester, await make_pitch(storage, owner, require_nda=True)
-
-
-async def insert_nda(
-    storage, owner: TestUser, requester: TestUser, pitch_id: int, **at: str
-) -> int:
-    """An NDA straight in PostgreSQL; ``status`` and columns given as ``now() + interval``."""
-    status = at.pop("status", "pending")
-
-    async def create(conn) -> int:
-        nda_id = await conn.fetchval(
-            "INSERT INTO ndas (pitch_id, requester_id, owner_id, status, signed_at, expires_at) "
-            "VALUES ($1, $2, $3, $4, CASE WHEN $4 = 'signed' THEN now() END, "
-            "now() + interval '30 days') RETURNING id",
-            pitch_id,
-            requester.id,
-            owner.id,
-            status,
-        )
-        for column, interval in at.items():
-            await conn.execute(
-                f"UPDATE ndas SET {column} = now() + $2::text::interval WHERE id = $1",
-                nda_id,
-                interval,
-            )
-        return nda_id
-
-    return await storage.transaction(create)
 
 
 async def count(storage, sql: str, *args: Any) -> int:

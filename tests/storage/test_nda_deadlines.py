@@ -17,7 +17,7 @@ from storage import (
     open_storage,
 )
 
-from support import Servers, make_pitch, make_user
+from support import Servers, insert_nda, make_pitch, make_user
 
 NAMESPACE = 0x54455354  # a lock class of this test module's own
 
@@ -26,25 +26,8 @@ async def _nda(storage, status: str = "pending", **ago: str) -> tuple[int, int, 
     """An NDA in ``status``; keyword columns are set to ``now() + <interval>``."""
     owner, requester = await make_user(storage, "creator"), await make_user(storage)
     pitch_id = await make_pitch(storage, owner, require_nda=True)
-
-    async def create(conn) -> int:
-        nda_id = await conn.fetchval(
-            "INSERT INTO ndas (pitch_id, requester_id, owner_id, status, expires_at) "
-            "VALUES ($1, $2, $3, $4, now() + interval '30 days') RETURNING id",
-            pitch_id,
-            requester.id,
-            owner.id,
-            status,
-        )
-        for column, interval in ago.items():
-            await conn.execute(
-                f"UPDATE ndas SET {column} = now() + $2::text::interval WHERE id = $1",
-                nda_id,
-                interval,
-            )
-        return nda_id
-
-    return await storage.transaction(create), owner.id, requester.id
+    nda_id = await insert_nda(storage, owner, requester, pitch_id, status=status, **ago)
+    return nda_id, owner.id, requester.id
 
 
 async def _count(storage, sql: str, *args) -> int:
