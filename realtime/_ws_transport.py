@@ -189,10 +189,23 @@ class WsConnection:
         the connection with 4008)."""
         if self.state is not State.OPEN:
             return False
-        if self._queue and not durable:
-            self.dropped += 1
+        if self._queue:
+            if not durable:
+                self.dropped += 1
+                return False
+            return self._enqueue(data, True)
+        # The fan-out hot path: ``_write`` inlined. Measured at 1000 members, the call cost
+        # showed: product/floor CPU per delivery 0.24 inlined against 0.36-0.38 without.
+        try:
+            written = os.write(self._fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self._abort()
             return False
-        return self._write(data, limited=True)
+        if written < len(data):
+            return self._enqueue(memoryview(data)[written:], True)
+        return True
 
     def send_message(self, payload: bytes | str, *, durable: bool = True) -> bool:
         return self.send_frame(frame(payload), durable=durable)
